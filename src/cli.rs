@@ -1,0 +1,94 @@
+//! Command-line interface (clap derive): porcelain first, then what git calls.
+
+use crate::key::DEFAULT_NAME;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "git-secret",
+    version,
+    about = "Keep secrets in a git repository, encrypted",
+    long_about = "Keep secrets in a git repository, encrypted.\n\n\
+        Files marked in .gitattributes (filter=git-secret diff=git-secret merge=git-secret -text) are \
+        encrypted when git stores them and decrypted when git checks them out.\n\n\
+        Exit codes: 0 success, 1 refused or failed (the message says why and what to do), 2 usage error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KeyName {
+    /// The key to act on (files marked filter=git-secret-NAME)
+    #[arg(short = 'k', long = "key-name", value_name = "NAME", default_value = DEFAULT_NAME)]
+    pub name: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new random key for this repository and configure git to use it
+    Init {
+        #[command(flatten)]
+        key: KeyName,
+    },
+    /// Install key file(s) and decrypt the marked files in the work tree
+    Unlock {
+        /// Key files to install; `-` reads standard input
+        #[arg(value_name = "KEYFILE", required = true)]
+        files: Vec<String>,
+    },
+    /// Remove the key and turn the marked files in the work tree back into ciphertext
+    Lock {
+        #[command(flatten)]
+        key: KeyName,
+        /// Lock every installed key
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+        /// Discard uncommitted changes to marked files instead of refusing
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write the key to a file (mode 0600) or `-` for standard output, to share it
+    ExportKey {
+        #[command(flatten)]
+        key: KeyName,
+        /// Destination file, or `-` for standard output
+        #[arg(value_name = "FILE")]
+        file: String,
+        /// Overwrite FILE if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// List marked files and whether each is stored encrypted; exit 1 on a plaintext leak
+    Status {
+        /// Only these files or directories
+        paths: Vec<String>,
+    },
+
+    // Plumbing: configured by init/unlock, run by git.
+    /// [plumbing] Encrypt standard input to standard output (git's clean filter)
+    Clean(FilterArgs),
+    /// [plumbing] Decrypt standard input to standard output (git's smudge filter)
+    Smudge(FilterArgs),
+    /// [plumbing] Serve git's long-running filter protocol (version 2) on stdin/stdout
+    FilterProcess {
+        #[command(flatten)]
+        key: KeyName,
+    },
+    /// [plumbing] Print the plaintext of FILE for git diff (git's textconv)
+    Textconv {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+    /// The file's path in the repository (for messages only)
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+}

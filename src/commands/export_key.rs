@@ -1,0 +1,35 @@
+//! `git-secret export-key`: the key file a teammate or CI unlocks with.
+
+use crate::key::{format_key_file, validate_name, write_secret_file};
+use crate::repo::Repo;
+use anyhow::{bail, Result};
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(name: &str, file: &str, force: bool) -> Result<()> {
+    validate_name(name)?;
+    let repo = Repo::discover()?;
+    let keys = repo.key_store().load(name)?;
+    if keys.is_empty() {
+        bail!("this repository holds no key '{name}'; run `git-secret init` to create one, or `git-secret unlock KEYFILE`");
+    }
+    let text = format_key_file(&keys.iter().collect::<Vec<_>>());
+    let newest = keys.last().expect("checked non-empty");
+    if file == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    let path = Path::new(file);
+    if !force && path.symlink_metadata().is_ok() {
+        bail!("{file} already exists; choose another file name, or pass --force to overwrite it");
+    }
+    write_secret_file(path, text.as_bytes(), force)?;
+    eprintln!(
+        "Exported key '{name}' (id {}) to {file} (mode 0600). Anyone holding this file can decrypt the \
+         repository's secrets: hand it over privately; they run `git-secret unlock {file}`.",
+        newest.id()
+    );
+    Ok(())
+}

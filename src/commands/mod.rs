@@ -1,0 +1,117 @@
+//! One module per porcelain command, plus the git configuration they share.
+
+pub mod export_key;
+pub mod init;
+pub mod lock;
+pub mod plumbing;
+pub mod status;
+pub mod unlock;
+
+use crate::cli::{Cli, Command};
+use crate::repo::{driver_name, Marked, Repo};
+use anyhow::{Context, Result};
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init { key } => init::run(&key.name),
+        Command::Unlock { files } => unlock::run(&files),
+        Command::Lock { key, all, force } => lock::run(&key.name, all, force),
+        Command::ExportKey { key, file, force } => export_key::run(&key.name, &file, force),
+        Command::Status { paths } => status::run(&paths),
+        Command::Clean(args) => plumbing::clean(&args),
+        Command::Smudge(args) => plumbing::smudge(&args),
+        Command::FilterProcess { key } => plumbing::filter_process(&key.name),
+        Command::Textconv { file } => plumbing::textconv(&file),
+    }
+}
+
+/// Quotes a word for the POSIX shell git runs filter commands with.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// The git config entries that route marked files of key `name` through us.
+/// `required` makes any filter failure stop git instead of storing plaintext;
+/// textconv output is never cached (it would keep plaintext in notes refs).
+pub fn config_entries(name: &str) -> Result<Vec<(String, String)>> {
+    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
+    let exe = shell_quote(
+        exe.to_str()
+            .context("the path of the git-secret binary is not valid UTF-8")?,
+    );
+    let key_arg = if name == crate::key::DEFAULT_NAME {
+        String::new()
+    } else {
+        format!(" -k {name}")
+    };
+    let driver = driver_name(name);
+    Ok(vec![
+        (
+            format!("filter.{driver}.clean"),
+            format!("{exe} clean{key_arg} -- %f"),
+        ),
+        (
+            format!("filter.{driver}.smudge"),
+            format!("{exe} smudge{key_arg} -- %f"),
+        ),
+        (
+            format!("filter.{driver}.process"),
+            format!("{exe} filter-process{key_arg}"),
+        ),
+        (format!("filter.{driver}.required"), "true".to_owned()),
+        (
+            format!("diff.{driver}.textconv"),
+            format!("{exe} textconv --"),
+        ),
+        (format!("diff.{driver}.cachetextconv"), "false".to_owned()),
+    ])
+}
+
+/// Writes the filter configuration for key `name` into the repository's local config.
+pub fn configure(repo: &Repo, name: &str) -> Result<()> {
+    for (key, value) in config_entries(name)? {
+        repo.set_config(&key, &value)?;
+    }
+    Ok(())
+}
+
+/// Whether the filter for key `name` is configured (in any config git reads).
+pub fn is_configured(repo: &Repo, name: &str) -> bool {
+    let key = format!("filter.{}.clean", driver_name(name));
+    repo.git2()
+        .config()
+        .and_then(|c| c.get_string(&key))
+        .is_ok()
+}
+
+/// Removes the configuration `configure` wrote (used to undo a failed unlock).
+pub fn unconfigure(repo: &Repo, name: &str) {
+    let driver = driver_name(name);
+    for section in [format!("filter.{driver}"), format!("diff.{driver}")] {
+        let _ = repo.run_git(&["config", "--local", "--remove-section", &section], None);
+    }
+}
+
+/// Merged (stage 0) paths of `marked` whose key is one of `names`.
+pub fn paths_for<'a>(marked: &'a [Marked], names: &[String]) -> Vec<&'a str> {
+    marked
+        .iter()
+        .filter(|m| m.index_oid.is_some() && names.contains(&m.key_name))
+        .map(|m| m.path.as_str())
+        .collect()
+}
+
+/// "a, b and 3 more" — keeps messages about many files readable.
+pub fn list_paths(paths: &[impl AsRef<str>]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("\n  {}", p.as_ref()))
+        .collect::<String>();
+    if paths.len() > SHOWN {
+        text.push_str(&format!("\n  … and {} more", paths.len() - SHOWN));
+    }
+    text
+}

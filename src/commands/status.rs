@@ -1,0 +1,101 @@
+//! `git-secret status`: one line per marked file, flagging plaintext leaks.
+//! Reads only blob headers, so it needs no key and runs in any CI.
+
+use crate::repo::{Repo, Stored};
+use anyhow::{bail, Result};
+use std::collections::BTreeSet;
+use std::io::Write;
+
+pub fn run(filters: &[String]) -> Result<()> {
+    let repo = Repo::discover()?;
+    let prefix = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            cwd.strip_prefix(repo.top().canonicalize().ok()?)
+                .ok()
+                .map(|p| p.to_path_buf())
+        })
+        .unwrap_or_default();
+    let wanted: Vec<String> = filters
+        .iter()
+        .map(|f| normalize(&prefix.join(f).to_string_lossy()))
+        .collect();
+    let held: BTreeSet<String> = repo.key_store().names()?.into_iter().collect();
+    let mut out = std::io::stdout().lock();
+    let mut leaks = 0;
+    let mut shown = 0;
+    for file in repo.marked_files()? {
+        if !wanted.is_empty()
+            && !wanted
+                .iter()
+                .any(|w| w.is_empty() || file.path == *w || file.path.starts_with(&format!("{w}/")))
+        {
+            continue;
+        }
+        shown += 1;
+        let index = file.index_oid.map(|oid| repo.stored(oid)).transpose()?;
+        let head = repo
+            .head_oid(&file.path)
+            .map(|oid| repo.stored(oid))
+            .transpose()?;
+        let key_state = if held.contains(&file.key_name) {
+            "unlocked"
+        } else {
+            "locked"
+        };
+        let leaked_in: Vec<&str> = [("index", index), ("HEAD", head)]
+            .iter()
+            .filter(|(_, s)| *s == Some(Stored::Plaintext))
+            .map(|(w, _)| *w)
+            .collect();
+        let line = if !leaked_in.is_empty() {
+            leaks += 1;
+            format!(
+                "NOT ENCRYPTED  {}  (stored in plaintext in {}; key '{}')",
+                file.path,
+                leaked_in.join(" and "),
+                file.key_name
+            )
+        } else {
+            match index.or(head) {
+                Some(Stored::Encrypted(id)) => format!(
+                    "encrypted      {}  (key '{}' id {id}, {key_state})",
+                    file.path, file.key_name
+                ),
+                Some(Stored::Damaged) => format!(
+                    "DAMAGED        {}  (git-secret header unreadable; key '{}')",
+                    file.path, file.key_name
+                ),
+                _ => format!("unmerged       {}  (key '{}')", file.path, file.key_name),
+            }
+        };
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    if leaks > 0 {
+        bail!(
+            "{leaks} of {shown} marked file(s) are stored in plaintext. With the key unlocked, \
+             `git add --renormalize -- PATH` and a commit store them encrypted; the old plaintext stays in \
+             history, so change those secrets"
+        );
+    }
+    if shown == 0 {
+        eprintln!("No tracked file is marked for git-secret (see .gitattributes.example).");
+    }
+    Ok(())
+}
+
+/// Lexically normalises a repo-relative path (`a/./b/../c/` → `a/c`).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}

@@ -1,0 +1,144 @@
+//! `git-secret unlock`: install keys, then decrypt the marked files in the work tree.
+//!
+//! Everything that can refuse is checked before anything changes; if the
+//! re-checkout fails, keys and config are put back as they were.
+
+use super::{configure, is_configured, list_paths, paths_for, unconfigure};
+use crate::key::{read_key_file, Key};
+use crate::repo::{Repo, Stored};
+use anyhow::{bail, Result};
+use std::collections::BTreeSet;
+
+pub fn run(files: &[String]) -> Result<()> {
+    let mut keys: Vec<Key> = Vec::new();
+    for file in files {
+        for key in read_key_file(file)? {
+            if !keys.iter().any(|k| k.id() == key.id()) {
+                keys.push(key);
+            }
+        }
+    }
+    let repo = Repo::discover()?;
+    if let Some(operation) = repo.operation_in_progress() {
+        bail!("{operation} is in progress; finish or abort it, then unlock");
+    }
+    let store = repo.key_store();
+    let marked = repo.marked_files()?;
+    let names: BTreeSet<String> = keys.iter().map(|k| k.name().to_owned()).collect();
+
+    let mut to_install = Vec::new();
+    for name in &names {
+        let given: Vec<&Key> = keys.iter().filter(|k| k.name() == name).collect();
+        check_key_matches(&repo, &marked, name, &given)?;
+        let installed = store.load(name)?;
+        if given
+            .iter()
+            .all(|k| installed.iter().any(|i| i.id() == k.id()))
+        {
+            eprintln!(
+                "Key '{name}' (id {}) is already unlocked here; nothing to do for it.",
+                given[0].id()
+            );
+            continue;
+        }
+        to_install.push((name.clone(), installed, given));
+    }
+    if to_install.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = to_install.iter().map(|(n, _, _)| n.clone()).collect();
+    let paths = paths_for(&marked, &names);
+    let changed = repo.changed_paths(&paths)?;
+    if !changed.is_empty() {
+        bail!(
+            "these marked files have uncommitted changes:{}\ncommit or stash them, then unlock again",
+            list_paths(&changed)
+        );
+    }
+
+    // Change state: keys, then config, then the work tree.
+    let was_configured: Vec<bool> = names.iter().map(|n| is_configured(&repo, n)).collect();
+    let undo = |repo: &Repo, to_install: &[(String, Vec<Key>, Vec<&Key>)]| {
+        for ((name, installed, _), configured) in to_install.iter().zip(&was_configured) {
+            let _ = if installed.is_empty() {
+                store.remove(name)
+            } else {
+                store.save(name, &installed.iter().collect::<Vec<_>>())
+            };
+            if !configured {
+                unconfigure(repo, name);
+            }
+        }
+    };
+    let result = (|| -> Result<()> {
+        for (name, installed, given) in &to_install {
+            let mut ring: Vec<&Key> = installed.iter().collect();
+            ring.extend(
+                given
+                    .iter()
+                    .filter(|k| !installed.iter().any(|i| i.id() == k.id())),
+            );
+            ring.sort_by_key(|k| k.generation());
+            store.save(name, &ring)?;
+            configure(&repo, name)?;
+        }
+        repo.force_checkout(&paths)
+    })();
+    if let Err(e) = result {
+        undo(&repo, &to_install);
+        let _ = repo.force_checkout(&paths);
+        return Err(e.context("unlock failed; the repository was left locked as it was"));
+    }
+    for (name, _, given) in &to_install {
+        let count = marked.iter().filter(|m| &m.key_name == name).count();
+        let newest = given
+            .iter()
+            .max_by_key(|k| k.generation())
+            .expect("at least one key per name");
+        eprintln!(
+            "Unlocked key '{name}' (id {}): {count} marked file(s) decrypted in the work tree.",
+            newest.id()
+        );
+        if count == 0 {
+            eprintln!(
+                "Note: no tracked file is marked filter={} in .gitattributes yet.",
+                crate::repo::driver_name(name)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a key that none of the stored files of its name were encrypted with.
+fn check_key_matches(
+    repo: &Repo,
+    marked: &[crate::repo::Marked],
+    name: &str,
+    given: &[&Key],
+) -> Result<()> {
+    let mut needed = BTreeSet::new();
+    for file in marked.iter().filter(|m| m.key_name == name) {
+        for oid in file.index_oid.into_iter().chain(repo.head_oid(&file.path)) {
+            if let Stored::Encrypted(id) = repo.stored(oid)? {
+                if given.iter().any(|k| k.id() == id) {
+                    return Ok(());
+                }
+                needed.insert(id.to_string());
+            }
+        }
+    }
+    if let Some(first) = needed.iter().next() {
+        bail!(
+            "this key is not the one this repository's files were encrypted with: it has id {}, \
+             the files need {}{}. Ask a teammate for the right key file (git-secret export-key)",
+            given[0].id(),
+            first,
+            if needed.len() > 1 {
+                format!(" (and {} other id(s))", needed.len() - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}

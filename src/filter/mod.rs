@@ -1,0 +1,125 @@
+//! What git runs: clean and smudge (one file, or many through the
+//! long-running process protocol) and textconv.
+
+pub mod pktline;
+pub mod process;
+
+use crate::crypto::{KeyId, Subkeys};
+use crate::format::{self, read_full, FormatError, Header, HEADER_LEN, MAGIC};
+use crate::key::Key;
+use crate::repo::Repo;
+use anyhow::{bail, Result};
+use std::io::{self, Read, Write};
+
+/// The keys a filter run needs: every installed key (smudge and textconv pick
+/// one by the id in the blob header) and the newest generation of the key this
+/// driver encrypts with, if it is installed (unlocked).
+pub struct FilterKeys {
+    name: String,
+    keys: Vec<Key>,
+    current: Option<usize>,
+}
+
+impl FilterKeys {
+    pub fn new(name: &str, keys: Vec<Key>) -> FilterKeys {
+        let current = keys
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.name() == name)
+            .max_by_key(|(_, k)| k.generation())
+            .map(|(i, _)| i);
+        FilterKeys {
+            name: name.to_owned(),
+            keys,
+            current,
+        }
+    }
+
+    /// Loads the keys of the repository git is running us in.
+    pub fn load(name: &str) -> Result<FilterKeys> {
+        let repo = Repo::discover()?;
+        Ok(FilterKeys::new(name, repo.key_store().load_all()?))
+    }
+
+    pub fn find(&self, id: &KeyId) -> Option<&Subkeys> {
+        self.keys
+            .iter()
+            .find(|k| k.id() == *id)
+            .map(|k| k.subkeys())
+    }
+
+    pub fn is_unlocked(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Plaintext → blob. Input that is already a git-secret blob passes through
+    /// unchanged (clean must be idempotent); in a locked repo plaintext is refused.
+    pub fn clean(&self, path: &str, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
+        let mut prefix = [0u8; HEADER_LEN];
+        let n = read_full(input, &mut prefix)?;
+        let prefix = &prefix[..n];
+        if prefix.starts_with(MAGIC) {
+            out.write_all(prefix)?;
+            io::copy(input, out)?;
+            return Ok(());
+        }
+        let Some(current) = self.current else {
+            bail!(
+                "{path}: refusing to store plaintext: key '{}' is locked in this repository. \
+                 Run `git-secret unlock KEYFILE` first, or `git checkout -- {path}` to restore the encrypted file",
+                self.name
+            );
+        };
+        format::encrypt(self.keys[current].subkeys(), &mut prefix.chain(input), out)?;
+        Ok(())
+    }
+
+    /// Blob → plaintext. Plaintext blobs (committed before the file was marked)
+    /// pass through with a warning; while this driver's key is locked,
+    /// ciphertext passes through so clones and checkouts keep working.
+    pub fn smudge(&self, path: &str, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
+        let mut prefix = [0u8; HEADER_LEN];
+        let n = read_full(input, &mut prefix)?;
+        let prefix = &prefix[..n];
+        let header = match Header::parse(prefix) {
+            Ok(Some(header)) if self.is_unlocked() => header,
+            Ok(Some(_)) => return passthrough(prefix, input, out),
+            Ok(None) => {
+                if n > 0 {
+                    eprintln!(
+                        "git-secret: warning: {path} is stored unencrypted in the repository \
+                         (committed before it was marked?); run `git-secret status`"
+                    );
+                }
+                return passthrough(prefix, input, out);
+            }
+            Err(e) => bail!("{path}: {e}"),
+        };
+        format::decrypt(&header, |id| self.find(id), input, out)
+            .map_err(|e| anyhow::anyhow!("{path}: {e}"))
+    }
+
+    /// Whatever git hands textconv (plaintext normally, a blob when locked) →
+    /// text to diff. Never fails on content: a failure would break `git log -p`.
+    pub fn textconv(&self, data: &[u8], out: &mut dyn Write) -> Result<()> {
+        match format::decrypt_bytes(data, |id| self.find(id)) {
+            Ok(Some(plaintext)) => out.write_all(&plaintext)?,
+            Ok(None) => out.write_all(data)?,
+            Err(FormatError::UnknownKey(id)) => writeln!(
+                out,
+                "[git-secret: encrypted with key {id}; run `git-secret unlock` to see the contents]"
+            )?,
+            Err(e) => {
+                eprintln!("git-secret: warning: {e}");
+                writeln!(out, "[git-secret: cannot decrypt this version: {e}]")?
+            }
+        }
+        Ok(())
+    }
+}
+
+fn passthrough(prefix: &[u8], input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
+    out.write_all(prefix)?;
+    io::copy(input, out)?;
+    Ok(())
+}

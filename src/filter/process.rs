@@ -1,0 +1,514 @@
+//! Server side of git's long-running filter protocol, version 2
+//! (`filter.<driver>.process`). See gitprotocol-common / long-running-process-protocol.
+//!
+//! Rules this follows (git 2.47 behaviour):
+//! * Only `clean` and `smudge` are advertised, never `delay`, so git never
+//!   sends `can-delay` or `command=list_available_blobs`.
+//! * A request is read completely (keys, content, flush) before anything is
+//!   written: git writes the whole file before reading, so writing early
+//!   deadlocks once the pipe fills.
+//! * A handler error becomes `status=error` (git then fails the file; with
+//!   `required=true` the git command fails) and the loop goes on.
+//! * A malformed stream, an unknown `command=` (git only sends commands for
+//!   negotiated capabilities, and we cannot tell whether content would follow)
+//!   or EOF inside a request is fatal: `serve` returns `Err` and the caller exits.
+//!   EOF between requests is the normal end.
+
+use super::pktline::{strip_lf, Packet, Reader, Writer};
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::{self, Read, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Clean,
+    Smudge,
+}
+
+impl Command {
+    fn name(self) -> &'static str {
+        match self {
+            Command::Clean => "clean",
+            Command::Smudge => "smudge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub command: Command,
+    /// Path relative to the top of the worktree (lossily decoded if not UTF-8).
+    pub pathname: String,
+    pub content: Vec<u8>,
+}
+
+/// Quotes (and truncates) protocol bytes for error messages.
+fn show(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(100)]);
+    let ellipsis = if bytes.len() > 100 { "..." } else { "" };
+    format!("{text:?}{ellipsis}")
+}
+
+/// Reads a list of text lines up to its flush.
+fn read_list<R: Read>(reader: &mut Reader<R>, what: &str) -> Result<Vec<Vec<u8>>> {
+    let mut lines = Vec::new();
+    while let Some(line) = reader
+        .read_text_line()
+        .with_context(|| format!("while reading {what}"))?
+    {
+        lines.push(line);
+    }
+    Ok(lines)
+}
+
+/// Handshake: returns the commands both sides support.
+fn handshake<R: Read, W: Write>(
+    reader: &mut Reader<R>,
+    writer: &mut Writer<W>,
+) -> Result<Vec<Command>> {
+    let welcome = read_list(reader, "the handshake")?;
+    match welcome.first() {
+        Some(line) if line == b"git-filter-client" => {}
+        Some(line) => bail!("expected `git-filter-client` from git, got {}", show(line)),
+        None => bail!("expected `git-filter-client` from git, got an empty list"),
+    }
+    let versions: Vec<&[u8]> = welcome[1..]
+        .iter()
+        .filter_map(|line| line.strip_prefix(b"version="))
+        .collect();
+    if !versions.iter().any(|v| *v == b"2") {
+        let offered: Vec<String> = versions.iter().map(|v| show(v)).collect();
+        bail!(
+            "git offers filter protocol version(s) [{}]; only version 2 is supported",
+            offered.join(", ")
+        );
+    }
+    writer.write_text("git-filter-server")?;
+    writer.write_text("version=2")?;
+    writer.write_flush()?;
+    writer.flush()?;
+
+    let offered = read_list(reader, "capabilities")?;
+    let commands: Vec<Command> = [Command::Clean, Command::Smudge]
+        .into_iter()
+        .filter(|c| {
+            offered
+                .iter()
+                .any(|line| line.strip_prefix(b"capability=") == Some(c.name().as_bytes()))
+        })
+        .collect();
+    if commands.is_empty() {
+        bail!("git offered neither the `clean` nor the `smudge` capability");
+    }
+    for c in &commands {
+        writer.write_text(&format!("capability={}", c.name()))?;
+    }
+    writer.write_flush()?;
+    writer.flush()?;
+    Ok(commands)
+}
+
+/// Reads one whole request; `Ok(None)` at a clean EOF between requests.
+fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<Request>> {
+    let first = match reader.read_packet().context("while reading a request")? {
+        None => return Ok(None),
+        Some(Packet::Flush) => bail!("git sent an empty request (flush without keys)"),
+        Some(Packet::Data(line)) => strip_lf(line),
+    };
+    let mut command = None;
+    let mut pathname = None;
+    for line in std::iter::once(first).chain(read_list(reader, "a request")?) {
+        // Keys never contain '='; values may.
+        let Some(eq) = line.iter().position(|&b| b == b'=') else {
+            continue;
+        };
+        let (key, value) = (&line[..eq], &line[eq + 1..]);
+        match key {
+            b"command" => {
+                command = Some(match value {
+                    b"clean" => Command::Clean,
+                    b"smudge" => Command::Smudge,
+                    other => bail!("git sent unsupported command={}", show(other)),
+                })
+            }
+            b"pathname" => pathname = Some(String::from_utf8_lossy(value).into_owned()),
+            _ => {} // ref, treeish, blob, can-delay, future keys
+        }
+    }
+    let command = command.ok_or_else(|| anyhow!("git sent a request without `command=`"))?;
+    let pathname = pathname.ok_or_else(|| anyhow!("git sent a request without `pathname=`"))?;
+    let mut content = Vec::new();
+    reader
+        .read_content_to(&mut content)
+        .with_context(|| format!("while reading the content of {}", show(pathname.as_bytes())))?;
+    Ok(Some(Request {
+        command,
+        pathname,
+        content,
+    }))
+}
+
+/// Runs the protocol on `input`/`output` (git's pipes: wrap stdout in a
+/// `BufWriter`; it is flushed after every response) until git closes `input`.
+/// `handler` maps one file's content to the filtered content.
+pub fn serve<R: Read, W: Write>(
+    input: R,
+    output: W,
+    handler: &mut dyn FnMut(&Request) -> Result<Vec<u8>>,
+) -> Result<()> {
+    let mut reader = Reader::new(input);
+    let mut writer = Writer::new(output);
+    handshake(&mut reader, &mut writer).context("filter protocol handshake failed")?;
+    while let Some(request) = read_request(&mut reader)? {
+        match handler(&request) {
+            Ok(out) => {
+                writer.write_text("status=success")?;
+                writer.write_flush()?;
+                writer.write_content(&out)?;
+                writer.write_flush()?;
+                writer.write_flush()?; // empty list: status stays "success"
+            }
+            Err(e) => {
+                let msg = format!("{e:#}").replace(['\n', '\r'], " ");
+                let path = request.pathname.replace(['\n', '\r'], "\\n");
+                // Ignore failures to report: stdout carries the protocol, not stderr.
+                let _ = writeln!(io::stderr().lock(), "git-secret: {path}: {msg}");
+                writer.write_text("status=error")?;
+                writer.write_flush()?;
+            }
+        }
+        writer.flush()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::pktline::MAX_DATA;
+
+    /// Builds git's side of a session.
+    struct Git(Writer<Vec<u8>>);
+
+    impl Git {
+        fn new() -> Self {
+            Git(Writer::new(Vec::new()))
+        }
+        fn lines(mut self, lines: &[&str]) -> Self {
+            for line in lines {
+                self.0.write_text(line).unwrap();
+            }
+            self.0.write_flush().unwrap();
+            self
+        }
+        fn handshake(self) -> Self {
+            self.lines(&["git-filter-client", "version=2"]).lines(&[
+                "capability=clean",
+                "capability=smudge",
+                "capability=delay",
+            ])
+        }
+        fn request(mut self, command: &str, path: &str, extra: &[&str], content: &[u8]) -> Self {
+            let mut lines = vec![format!("command={command}"), format!("pathname={path}")];
+            lines.extend(extra.iter().map(|s| s.to_string()));
+            for line in &lines {
+                self.0.write_text(line).unwrap();
+            }
+            self.0.write_flush().unwrap();
+            self.0.write_content(content).unwrap();
+            self.0.write_flush().unwrap();
+            self
+        }
+        fn bytes(self) -> Vec<u8> {
+            self.0.into_inner()
+        }
+    }
+
+    /// Parses the filter's output into text lines / "<flush>" / "<N bytes>".
+    fn transcript(out: &[u8]) -> Vec<String> {
+        let mut r = Reader::new(out);
+        let mut items = Vec::new();
+        while let Some(p) = r.read_packet().unwrap() {
+            items.push(match p {
+                Packet::Flush => "<flush>".to_string(),
+                Packet::Data(d) if d.ends_with(b"\n") => {
+                    String::from_utf8(d[..d.len() - 1].to_vec()).unwrap()
+                }
+                Packet::Data(d) => format!("<{} bytes>", d.len()),
+            });
+        }
+        items
+    }
+
+    /// Serves `input` with a handler that reverses content (clean appends `!`)
+    /// and fails on content starting with `FAIL`; returns (result, output, requests seen).
+    fn run(input: &[u8]) -> (Result<()>, Vec<u8>, Vec<Request>) {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        let result = serve(input, &mut out, &mut |req: &Request| {
+            seen.push(req.clone());
+            if req.content.starts_with(b"FAIL") {
+                Err(anyhow!("bad input").context("cannot filter"))
+            } else {
+                let mut v = req.content.clone();
+                v.reverse();
+                if req.command == Command::Clean {
+                    v.extend_from_slice(b"!");
+                }
+                Ok(v)
+            }
+        });
+        (result, out, seen)
+    }
+
+    const HANDSHAKE_REPLY: [&str; 6] = [
+        "git-filter-server",
+        "version=2",
+        "<flush>",
+        "capability=clean",
+        "capability=smudge",
+        "<flush>",
+    ];
+
+    #[test]
+    fn full_session() {
+        let big: Vec<u8> = (0..2 * MAX_DATA + 3).map(|i| i as u8).collect();
+        let input = Git::new()
+            .handshake()
+            .request("clean", "secrets/a", &[], b"hello")
+            .request(
+                "smudge",
+                "secrets/b",
+                &[
+                    "ref=refs/heads/main",
+                    "treeish=abc",
+                    "blob=def",
+                    "can-delay=1",
+                ],
+                b"dlrow",
+            )
+            .request("clean", "secrets/empty", &[], b"")
+            .request("clean", "big", &[], &big)
+            .bytes();
+        let (result, out, seen) = run(&input);
+        result.unwrap();
+        let mut expected: Vec<String> = HANDSHAKE_REPLY.iter().map(|s| s.to_string()).collect();
+        for body in [
+            &["<6 bytes>"][..],
+            &["<5 bytes>"],
+            &["<1 bytes>"],
+            &["<65516 bytes>", "<65516 bytes>", "<4 bytes>"],
+        ] {
+            expected.extend(["status=success".into(), "<flush>".into()]);
+            expected.extend(body.iter().map(|s| s.to_string()));
+            expected.extend(["<flush>".into(), "<flush>".into()]);
+        }
+        assert_eq!(transcript(&out), expected);
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen[0].command, Command::Clean);
+        assert_eq!(seen[0].pathname, "secrets/a");
+        assert_eq!(seen[1].command, Command::Smudge);
+        assert_eq!(seen[1].content, b"dlrow");
+        assert_eq!(seen[2].content, b"");
+        assert_eq!(seen[3].content, big);
+
+        // Content bytes are the handler's output.
+        let mut r = Reader::new(&out[..]);
+        for _ in 0..HANDSHAKE_REPLY.len() + 2 {
+            r.read_packet().unwrap();
+        }
+        let mut content = Vec::new();
+        r.read_content_to(&mut content).unwrap();
+        assert_eq!(content, b"olleh!");
+    }
+
+    #[test]
+    fn empty_result_is_status_flush_flush_flush() {
+        let input = Git::new()
+            .handshake()
+            .request("smudge", "e", &[], b"")
+            .bytes();
+        let (result, out, _) = run(&input);
+        result.unwrap();
+        assert!(out.ends_with(b"0013status=success\n000000000000"));
+    }
+
+    #[test]
+    fn handler_error_then_success() {
+        let input = Git::new()
+            .handshake()
+            .request("clean", "secrets/a", &[], b"FAIL me")
+            .request("clean", "secrets/b", &[], b"ok")
+            .bytes();
+        let (result, out, seen) = run(&input);
+        result.unwrap();
+        assert_eq!(seen.len(), 2);
+        let t = transcript(&out);
+        assert_eq!(
+            &t[HANDSHAKE_REPLY.len()..],
+            [
+                "status=error",
+                "<flush>",
+                "status=success",
+                "<flush>",
+                "<3 bytes>",
+                "<flush>",
+                "<flush>"
+            ]
+        );
+    }
+
+    #[test]
+    fn pathname_with_newline_and_equals() {
+        let input = Git::new()
+            .handshake()
+            .request("clean", "dir/a=b\nc=d\n", &[], b"x")
+            .bytes();
+        let (result, _, seen) = run(&input);
+        result.unwrap();
+        // write_text added one LF; exactly that one is stripped.
+        assert_eq!(seen[0].pathname, "dir/a=b\nc=d\n");
+
+        let input = Git::new()
+            .handshake()
+            .request("clean", "new\nline", &[], b"x")
+            .bytes();
+        assert_eq!(run(&input).2[0].pathname, "new\nline");
+    }
+
+    #[test]
+    fn only_offered_capabilities_are_accepted() {
+        let input = Git::new()
+            .lines(&["git-filter-client", "version=2"])
+            .lines(&["capability=clean", "capability=delay", "other"])
+            .request("clean", "a", &[], b"x")
+            .bytes();
+        let (result, out, _) = run(&input);
+        result.unwrap();
+        assert_eq!(
+            transcript(&out)[..5],
+            [
+                "git-filter-server",
+                "version=2",
+                "<flush>",
+                "capability=clean",
+                "<flush>"
+            ]
+        );
+
+        let input = Git::new()
+            .lines(&["git-filter-client", "version=2"])
+            .lines(&["capability=delay"])
+            .bytes();
+        let err = run(&input).0.unwrap_err();
+        assert!(format!("{err:#}").contains("neither"), "{err:#}");
+    }
+
+    #[test]
+    fn version_list_without_2() {
+        let input = Git::new()
+            .lines(&["git-filter-client", "version=1", "version=3"])
+            .bytes();
+        let (result, out, _) = run(&input);
+        let err = format!("{:#}", result.unwrap_err());
+        assert!(err.contains("only version 2"), "{err}");
+        assert!(out.is_empty(), "nothing written");
+    }
+
+    #[test]
+    fn bad_handshakes() {
+        for input in [
+            Vec::new(),
+            Git::new()
+                .lines(&["git-filter-server", "version=2"])
+                .bytes(),
+            Git::new().lines(&[]).bytes(),
+            b"0016git-filter-client\n000eversion=2\n".to_vec(),
+            Git::new()
+                .lines(&["git-filter-client", "version=2"])
+                .bytes(),
+        ] {
+            let (result, _, seen) = run(&input);
+            assert!(result.is_err(), "{input:?}");
+            assert!(seen.is_empty());
+        }
+    }
+
+    #[test]
+    fn eof_after_handshake_is_clean() {
+        let (result, out, seen) = run(&Git::new().handshake().bytes());
+        result.unwrap();
+        assert!(seen.is_empty());
+        assert_eq!(transcript(&out), HANDSHAKE_REPLY);
+    }
+
+    #[test]
+    fn truncated_streams_are_errors_without_calling_the_handler_early() {
+        let full = Git::new()
+            .handshake()
+            .request("clean", "a", &["blob=1234"], b"some content")
+            .bytes();
+        let handshake_len = Git::new().handshake().bytes().len();
+        for cut in handshake_len + 1..full.len() {
+            let (result, out, seen) = run(&full[..cut]);
+            let err = result.expect_err("truncated stream accepted");
+            assert!(seen.is_empty(), "handler called at cut {cut}");
+            assert_eq!(
+                transcript(&out),
+                HANDSHAKE_REPLY,
+                "wrote early at cut {cut}"
+            );
+            let msg = format!("{err:#}");
+            assert!(msg.contains("ended"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn protocol_violations_in_requests() {
+        let base = Git::new().handshake();
+        for input in [
+            base.bytes()
+                .into_iter()
+                .chain(*b"0000")
+                .collect::<Vec<u8>>(),
+            Git::new()
+                .handshake()
+                .request("list_available_blobs", "a", &[], b"")
+                .bytes(),
+            Git::new()
+                .handshake()
+                .lines(&["pathname=a"])
+                .lines(&[])
+                .bytes(),
+            Git::new()
+                .handshake()
+                .lines(&["command=clean"])
+                .lines(&[])
+                .bytes(),
+            Git::new()
+                .handshake()
+                .bytes()
+                .into_iter()
+                .chain(*b"0013command=clean\n0004")
+                .collect(),
+        ] {
+            let (result, _, seen) = run(&input);
+            assert!(result.is_err());
+            assert!(seen.is_empty());
+        }
+    }
+
+    #[test]
+    fn write_failure_is_an_error() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::new(io::ErrorKind::BrokenPipe, "closed"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let input = Git::new().handshake().bytes();
+        assert!(serve(&input[..], Broken, &mut |_: &Request| Ok(Vec::new())).is_err());
+    }
+}

@@ -1,0 +1,469 @@
+//! Repository keys, the key file format (v1), and the key store under the
+//! common git dir.
+//!
+//! A key file is printable ASCII and holds one or more blocks; files
+//! concatenate (`cat a.key b.key` is a key file holding both):
+//!
+//! ```text
+//! # comments and blank lines are ignored anywhere
+//! -----BEGIN GIT-SECRET KEY v1-----
+//! name: default
+//! generation: 1
+//! id: 0f1e2d3c4b5a69788796a5b4c3d2e1f0
+//! key: <32 bytes, standard base64 with padding (44 characters)>
+//! -----END GIT-SECRET KEY-----
+//! ```
+//! The id is recomputed from the key material on read, so a typo in either is caught.
+
+use crate::crypto::{random_key, KeyId, Subkeys, KEY_LEN};
+use anyhow::{bail, Context, Result};
+use base64ct::{Base64, Encoding};
+use std::fmt;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use zeroize::Zeroizing;
+
+pub const DEFAULT_NAME: &str = "default";
+const BEGIN: &str = "-----BEGIN GIT-SECRET KEY v1-----";
+const BEGIN_PREFIX: &str = "-----BEGIN GIT-SECRET KEY ";
+const END: &str = "-----END GIT-SECRET KEY-----";
+const FILE_COMMENT: &str = "\
+# git-secret key file. Anyone who holds it can decrypt the files it protects:
+# hand it over privately, never commit it. Use it with: git-secret unlock FILE
+";
+
+/// One generation of a named repository key. Debug output never shows the material.
+pub struct Key {
+    name: String,
+    generation: u32,
+    material: Zeroizing<[u8; KEY_LEN]>,
+    subkeys: Subkeys,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Key {{ name: {:?}, generation: {}, id: {}, material: <redacted> }}",
+            self.name,
+            self.generation,
+            self.id()
+        )
+    }
+}
+
+impl Key {
+    pub fn from_material(
+        name: &str,
+        generation: u32,
+        material: Zeroizing<[u8; KEY_LEN]>,
+    ) -> Result<Key> {
+        validate_name(name)?;
+        let subkeys = Subkeys::derive(&material);
+        Ok(Key {
+            name: name.to_owned(),
+            generation,
+            material,
+            subkeys,
+        })
+    }
+
+    /// A fresh random key.
+    pub fn generate(name: &str, generation: u32) -> Result<Key> {
+        Key::from_material(name, generation, random_key()?)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    pub fn id(&self) -> KeyId {
+        self.subkeys.id()
+    }
+
+    pub fn subkeys(&self) -> &Subkeys {
+        &self.subkeys
+    }
+
+    fn write_block(&self, out: &mut String) {
+        let encoded = Zeroizing::new(Base64::encode_string(self.material.as_ref()));
+        out.push_str(BEGIN);
+        out.push('\n');
+        out.push_str(&format!(
+            "name: {}\ngeneration: {}\nid: {}\n",
+            self.name,
+            self.generation,
+            self.id()
+        ));
+        out.push_str("key: ");
+        out.push_str(&encoded);
+        out.push('\n');
+        out.push_str(END);
+        out.push('\n');
+    }
+}
+
+/// Key names become part of git config section names and file names.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && !name.starts_with('-');
+    if !ok {
+        bail!("invalid key name {name:?}: use 1-64 letters, digits, '-' or '_', not starting with '-'");
+    }
+    Ok(())
+}
+
+/// Serialises keys as a key file (comment header, then one block per key).
+pub fn format_key_file(keys: &[&Key]) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::from(FILE_COMMENT));
+    for key in keys {
+        key.write_block(&mut out);
+    }
+    out
+}
+
+/// Parses a key file; `source` names it in error messages.
+pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
+    if bytes.starts_with(b"\0GITCRYPTKEY") {
+        bail!("{source} is a git-crypt key file, not a git-secret key file");
+    }
+    let text = std::str::from_utf8(bytes).ok().filter(|t| {
+        t.bytes()
+            .all(|b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b))
+    });
+    let Some(text) = text else {
+        bail!("{source} is not a git-secret key file (it is not printable ASCII text)");
+    };
+    let mut keys: Vec<Key> = Vec::new();
+    let mut block: Option<Block> = None;
+    for (number, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        let at = || format!("{source} line {}", number + 1);
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        match &mut block {
+            None if line == BEGIN => block = Some(Block::default()),
+            None if line.starts_with(BEGIN_PREFIX) => {
+                bail!(
+                    "{}: unsupported key file version ({line}); upgrade git-secret",
+                    at()
+                )
+            }
+            None => bail!(
+                "{}: expected {BEGIN:?}; is this a git-secret key file?",
+                at()
+            ),
+            Some(current) if line == END => {
+                let key = current
+                    .finish()
+                    .with_context(|| format!("{}: incomplete key block", at()))?;
+                if !keys.iter().any(|k| k.id() == key.id()) {
+                    keys.push(key);
+                }
+                block = None;
+            }
+            Some(current) => current.field(line).with_context(at)?,
+        }
+    }
+    if block.is_some() {
+        bail!("{source} is truncated: the last key block has no {END:?} line");
+    }
+    if keys.is_empty() {
+        bail!("{source} holds no git-secret key");
+    }
+    Ok(keys)
+}
+
+#[derive(Default)]
+struct Block {
+    name: Option<String>,
+    generation: Option<u32>,
+    id: Option<KeyId>,
+    material: Option<Zeroizing<[u8; KEY_LEN]>>,
+}
+
+impl Block {
+    fn field(&mut self, line: &str) -> Result<()> {
+        let Some((field, value)) = line.split_once(':') else {
+            bail!("expected 'field: value'");
+        };
+        let value = value.trim();
+        match field.trim() {
+            "name" => {
+                validate_name(value)?;
+                self.name = Some(value.to_owned());
+            }
+            "generation" => {
+                let generation = value.parse().ok().filter(|g| *g > 0);
+                self.generation = Some(generation.context("generation must be a positive number")?);
+            }
+            "id" => {
+                self.id =
+                    Some(KeyId::from_hex(value).context("id must be 32 lowercase hex characters")?)
+            }
+            "key" => {
+                let mut material = Zeroizing::new([0u8; KEY_LEN]);
+                let decoded = Base64::decode(value, material.as_mut()).map(|d| d.len());
+                if decoded != Ok(KEY_LEN) {
+                    bail!(
+                        "key material is damaged: expected 44 base64 characters encoding 32 bytes"
+                    );
+                }
+                self.material = Some(material);
+            }
+            other => bail!("unknown field {other:?}"),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Key> {
+        let name = self.name.take().context("missing 'name:'")?;
+        let generation = self.generation.take().context("missing 'generation:'")?;
+        let id = self.id.take().context("missing 'id:'")?;
+        let material = self.material.take().context("missing 'key:'")?;
+        let key = Key::from_material(&name, generation, material)?;
+        if key.id() != id {
+            bail!("key id {id} does not match the key material (id {}): the key was mistyped or damaged", key.id());
+        }
+        Ok(key)
+    }
+}
+
+/// Reads a key file from a path, or from stdin for `-`.
+pub fn read_key_file(path: &str) -> Result<Vec<Key>> {
+    let bytes = Zeroizing::new(if path == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .context("cannot read the key from standard input")?;
+        buf
+    } else {
+        let meta = fs::metadata(path).with_context(|| format!("cannot read key file {path}"))?;
+        if !meta.is_file() {
+            bail!("cannot read key file {path}: it is not a regular file");
+        }
+        warn_if_shared(Path::new(path), &meta);
+        fs::read(path).with_context(|| format!("cannot read key file {path}"))?
+    });
+    let source = if path == "-" { "standard input" } else { path };
+    parse_key_file(&bytes, source)
+}
+
+#[cfg(unix)]
+fn warn_if_shared(path: &Path, meta: &fs::Metadata) {
+    use std::os::unix::fs::PermissionsExt;
+    if meta.permissions().mode() & 0o077 != 0 {
+        eprintln!(
+            "git-secret: warning: key file {} is readable by other users; run: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_shared(_: &Path, _: &fs::Metadata) {}
+
+/// Writes `contents` to `path` atomically with mode 0600 (temp file in the same
+/// directory, fsync, rename). Refuses to replace an existing file unless `overwrite`.
+pub fn write_secret_file(path: &Path, contents: &[u8], overwrite: bool) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // tempfile creates files with mode 0600 on unix.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".git-secret-tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(contents)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if overwrite {
+        tmp.persist(path).map_err(|e| e.error)
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| e.error)
+    }
+    .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The key files under `<common git dir>/git-secret/`, one file `<name>.key`
+/// per key name, holding every generation of that key.
+pub struct KeyStore {
+    dir: PathBuf,
+}
+
+impl KeyStore {
+    pub fn new(dir: PathBuf) -> KeyStore {
+        KeyStore { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.key"))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.path(name).is_file()
+    }
+
+    /// All generations of `name`, oldest first; empty when the key is not installed.
+    pub fn load(&self, name: &str) -> Result<Vec<Key>> {
+        let path = self.path(name);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => Zeroizing::new(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read key {}", path.display())),
+        };
+        let mut keys = parse_key_file(&bytes, &path.display().to_string())?;
+        keys.retain(|k| k.name() == name);
+        keys.sort_by_key(|k| k.generation());
+        Ok(keys)
+    }
+
+    /// Every installed key of every name.
+    pub fn load_all(&self) -> Result<Vec<Key>> {
+        let mut keys = Vec::new();
+        for name in self.names()? {
+            keys.extend(self.load(&name)?);
+        }
+        Ok(keys)
+    }
+
+    /// Names of the installed keys, sorted.
+    pub fn names(&self) -> Result<Vec<String>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.dir.display())),
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|f| f.strip_suffix(".key").map(str::to_owned))
+            .filter(|n| validate_name(n).is_ok())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Replaces the stored generations of `name` with `keys`.
+    pub fn save(&self, name: &str, keys: &[&Key]) -> Result<()> {
+        create_private_dir(&self.dir)?;
+        write_secret_file(&self.path(name), format_key_file(keys).as_bytes(), true)
+    }
+
+    /// Removes the key `name`, and the store directory once it is empty.
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let path = self.path(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        }
+        let _ = fs::remove_dir(&self.dir); // fails harmlessly while other keys remain
+        Ok(())
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(byte: u8, name: &str, generation: u32) -> Key {
+        Key::from_material(name, generation, Zeroizing::new([byte; KEY_LEN])).unwrap()
+    }
+
+    #[test]
+    fn key_file_round_trips_and_concatenates() {
+        let (a, b) = (key(1, "default", 1), key(2, "prod", 3));
+        let text = format_key_file(&[&a]).to_string() + &format_key_file(&[&b]);
+        let keys = parse_key_file(text.as_bytes(), "test").unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(
+            (keys[0].name(), keys[0].generation(), keys[0].id()),
+            ("default", 1, a.id())
+        );
+        assert_eq!(
+            (keys[1].name(), keys[1].generation(), keys[1].id()),
+            ("prod", 3, b.id())
+        );
+        let long_words: Vec<&str> = text.split_whitespace().filter(|w| w.len() >= 43).collect();
+        assert_eq!(
+            long_words.len(),
+            2,
+            "only the key material is 43+ characters"
+        );
+    }
+
+    #[test]
+    fn rejects_damage() {
+        let text = format_key_file(&[&key(1, "default", 1)]).to_string();
+        let key_line = text.lines().find(|l| l.starts_with("key: ")).unwrap();
+        let typo = text.replace(key_line, &key_line.replacen('A', "B", 1));
+        let cases = [
+            (
+                text.replace("-----END GIT-SECRET KEY-----\n", ""),
+                "truncated",
+            ),
+            (
+                text.replace("v1-----", "v9-----"),
+                "unsupported key file version",
+            ),
+            (typo, "does not match"),
+            (text.replace("name: ", "nmae: "), "unknown field"),
+            (text.replace(key_line, "key: AAAA"), "damaged"),
+            ("# only a comment\n".to_owned(), "holds no git-secret key"),
+            ("hello\n".to_owned(), "is this a git-secret key file"),
+        ];
+        for (bad, expected) in cases {
+            let err = format!("{:#}", parse_key_file(bad.as_bytes(), "k").unwrap_err());
+            assert!(
+                err.contains(expected),
+                "{err:?} should mention {expected:?}"
+            );
+            assert!(
+                !err.contains(key_line.trim_start_matches("key: ")),
+                "error leaks key material"
+            );
+        }
+        assert!(parse_key_file(b"\x00\x01binary", "k").is_err());
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let k = key(9, "default", 1);
+        let text = format_key_file(&[&k]).to_string();
+        let material = text.lines().find_map(|l| l.strip_prefix("key: ")).unwrap();
+        assert!(!format!("{k:?}").contains(material));
+        assert!(format!("{k:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn names_are_validated() {
+        for bad in ["", "-x", "a b", "a/b", "a.key", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+        for good in ["default", "prod", "ops_2", "a-b"] {
+            validate_name(good).unwrap();
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Repository access: git2 for reads (discovery, config, blobs, trees), and one
+//! runner for the git CLI wherever git itself must do the work (anything that
+//! runs our filter, and content-based "is it clean" checks).
+
+use crate::format::{FormatError, Header, HEADER_LEN};
+use crate::key::{KeyStore, DEFAULT_NAME};
+use anyhow::{bail, Context, Result};
+use git2::{Oid, Repository};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The attribute value prefix that marks a file: `filter=git-secret[-NAME]`.
+pub const DRIVER: &str = "git-secret";
+
+/// The filter/diff/merge driver name for a key name.
+pub fn driver_name(key_name: &str) -> String {
+    if key_name == DEFAULT_NAME {
+        DRIVER.to_owned()
+    } else {
+        format!("{DRIVER}-{key_name}")
+    }
+}
+
+/// The key name a `filter` attribute value refers to, if it is one of ours.
+pub fn key_name_of_driver(value: &str) -> Option<&str> {
+    match value.strip_prefix(DRIVER)? {
+        "" => Some(DEFAULT_NAME),
+        rest => rest.strip_prefix('-').filter(|n| !n.is_empty()),
+    }
+}
+
+pub struct Repo {
+    repo: Repository,
+    top: PathBuf,
+}
+
+/// A tracked file whose `filter` attribute names one of our drivers.
+#[derive(Debug, Clone)]
+pub struct Marked {
+    pub path: String,
+    pub key_name: String,
+    /// The stage-0 index entry, or None while the path is unmerged.
+    pub index_oid: Option<Oid>,
+}
+
+/// How a stored blob looks from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Encrypted(crate::crypto::KeyId),
+    /// Carries the magic but the header is unusable (e.g. unknown version).
+    Damaged,
+    Plaintext,
+}
+
+impl Repo {
+    /// Finds the repository the way git does (cwd, `GIT_DIR`, `GIT_WORK_TREE`).
+    pub fn discover() -> Result<Repo> {
+        let repo = Repository::open_from_env().map_err(|e| {
+            anyhow::anyhow!(
+                "not inside a git repository ({}); run this inside a git work tree",
+                e.message()
+            )
+        })?;
+        let top = match repo.workdir() {
+            Some(dir) => dir.to_path_buf(),
+            None => bail!(
+                "{} is a bare repository; git-secret needs a work tree",
+                repo.path().display()
+            ),
+        };
+        Ok(Repo { repo, top })
+    }
+
+    pub fn git2(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The top of the work tree.
+    pub fn top(&self) -> &Path {
+        &self.top
+    }
+
+    /// Where keys live: shared by every linked worktree.
+    pub fn key_store(&self) -> KeyStore {
+        KeyStore::new(self.repo.commondir().join("git-secret"))
+    }
+
+    /// A `git` command run at the top of the work tree, pinned to this repository
+    /// even when `GIT_DIR`/`GIT_WORK_TREE` were given relative to another directory.
+    pub fn git(&self) -> Command {
+        let mut cmd = Command::new("git");
+        cmd.current_dir(&self.top);
+        if std::env::var_os("GIT_DIR").is_some() {
+            cmd.env("GIT_DIR", self.repo.path());
+        }
+        if std::env::var_os("GIT_WORK_TREE").is_some() {
+            cmd.env("GIT_WORK_TREE", &self.top);
+        }
+        cmd.env_remove("GIT_PREFIX");
+        cmd
+    }
+
+    /// Runs git, feeding `input` on stdin; returns stdout, or an error quoting git's stderr.
+    pub fn run_git(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>> {
+        let output = self.spawn_git(args, input)?;
+        if !output.status.success() {
+            bail!(
+                "`git {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(output.stdout)
+    }
+
+    fn spawn_git(&self, args: &[&str], input: Option<&[u8]>) -> Result<std::process::Output> {
+        let mut child = self
+            .git()
+            .args(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot run git; is it installed and on PATH?")?;
+        if let Some(input) = input {
+            let mut stdin = child.stdin.take().expect("stdin was piped");
+            let input = input.to_vec();
+            // Write on a thread so a large input cannot deadlock against git's output.
+            let writer = std::thread::spawn(move || stdin.write_all(&input));
+            let output = child.wait_with_output()?;
+            let _ = writer.join();
+            return Ok(output);
+        }
+        Ok(child.wait_with_output()?)
+    }
+
+    /// Tracked files marked with one of our filter drivers, with their key names.
+    pub fn marked_files(&self) -> Result<Vec<Marked>> {
+        let listing = self.run_git(&["ls-files", "-s", "-z"], None)?;
+        let mut entries: Vec<(String, Option<Oid>)> = Vec::new();
+        for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let record =
+                String::from_utf8(record.to_vec()).context("a tracked path is not valid UTF-8")?;
+            let (meta, path) = record
+                .split_once('\t')
+                .context("unexpected `git ls-files -s` output")?;
+            let mut fields = meta.split(' ');
+            let (_mode, oid, stage) = (fields.next(), fields.next(), fields.next());
+            let oid = oid.and_then(|o| Oid::from_str(o).ok());
+            match entries.last_mut() {
+                Some((last, slot)) if *last == path => {
+                    // Unmerged: several stages of one path.
+                    *slot = None;
+                }
+                _ => entries.push((path.to_owned(), if stage == Some("0") { oid } else { None })),
+            }
+        }
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut input = Vec::new();
+        for (path, _) in &entries {
+            input.extend_from_slice(path.as_bytes());
+            input.push(0);
+        }
+        let attrs = self.run_git(&["check-attr", "-z", "--stdin", "filter"], Some(&input))?;
+        let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
+        let mut marked = Vec::new();
+        for ((path, oid), triple) in entries.into_iter().zip(fields.chunks(3)) {
+            let value = triple
+                .get(2)
+                .map(|v| String::from_utf8_lossy(v))
+                .unwrap_or_default();
+            if let Some(key_name) = key_name_of_driver(&value) {
+                marked.push(Marked {
+                    path,
+                    key_name: key_name.to_owned(),
+                    index_oid: oid,
+                });
+            }
+        }
+        Ok(marked)
+    }
+
+    /// Classifies a stored blob by its header.
+    pub fn stored(&self, oid: Oid) -> Result<Stored> {
+        let blob = self
+            .repo
+            .find_blob(oid)
+            .with_context(|| format!("cannot read blob {oid}"))?;
+        let content = blob.content();
+        Ok(
+            match Header::parse(&content[..content.len().min(HEADER_LEN)]) {
+                Ok(Some(header)) => Stored::Encrypted(header.key_id),
+                Ok(None) => Stored::Plaintext,
+                Err(FormatError::TruncatedHeader | FormatError::UnsupportedVersion(_)) | Err(_) => {
+                    Stored::Damaged
+                }
+            },
+        )
+    }
+
+    /// The blob at `path` in HEAD, if HEAD exists and has it.
+    pub fn head_oid(&self, path: &str) -> Option<Oid> {
+        let tree = self.repo.head().ok()?.peel_to_tree().ok()?;
+        tree.get_path(Path::new(path)).ok().map(|entry| entry.id())
+    }
+
+    /// `git diff --quiet` semantics for the given paths, content-based (git
+    /// re-cleans stat-dirty files): the paths among `paths` whose work tree or
+    /// index differs. A failing clean (e.g. plaintext in a locked repo) is an error.
+    pub fn changed_paths(&self, paths: &[&str]) -> Result<Vec<String>> {
+        let mut changed = Vec::new();
+        for cached in [false, true] {
+            let mut args = vec![
+                "--literal-pathspecs",
+                "diff",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                "--no-ext-diff",
+            ];
+            if cached {
+                args.push("--cached");
+            }
+            // An empty pathspec list would mean "everything".
+            for batch in paths.chunks(1000) {
+                let mut batch_args = args.clone();
+                batch_args.push("--");
+                batch_args.extend_from_slice(batch);
+                let out = self.spawn_git(&batch_args, None)?;
+                if !out.status.success() {
+                    bail!(
+                        "git cannot compare the marked files with the index: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                }
+                for path in out.stdout.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+                    let path = String::from_utf8_lossy(path).into_owned();
+                    if !changed.contains(&path) {
+                        changed.push(path);
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Re-checks out `paths` from the index through git (so our filter runs):
+    /// git skips files whose stat data match the index, so each file is removed first.
+    pub fn force_checkout(&self, paths: &[&str]) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        for path in paths {
+            let file = self.top.join(path);
+            match std::fs::remove_file(&file) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot replace {}", file.display()))
+                }
+            }
+        }
+        let mut list = Vec::new();
+        for path in paths {
+            list.extend_from_slice(path.as_bytes());
+            list.push(0);
+        }
+        self.run_git(
+            &[
+                "--literal-pathspecs",
+                "checkout",
+                "--pathspec-from-file=-",
+                "--pathspec-file-nul",
+                "--",
+            ],
+            Some(&list),
+        )
+        .context("git could not check the marked files out again")?;
+        Ok(())
+    }
+
+    /// True while a merge, rebase, cherry-pick or revert is in progress.
+    pub fn operation_in_progress(&self) -> Option<&'static str> {
+        use git2::RepositoryState::*;
+        match self.repo.state() {
+            Clean => None,
+            Merge => Some("a merge"),
+            Revert | RevertSequence => Some("a revert"),
+            CherryPick | CherryPickSequence => Some("a cherry-pick"),
+            Bisect => None,
+            Rebase | RebaseInteractive | RebaseMerge => Some("a rebase"),
+            ApplyMailbox | ApplyMailboxOrRebase => Some("a `git am`"),
+        }
+    }
+
+    /// Sets a value in the repository's local config (`.git/config`, shared by worktrees).
+    pub fn set_config(&self, name: &str, value: &str) -> Result<()> {
+        self.run_git(&["config", "--local", "--replace-all", name, value], None)?;
+        Ok(())
+    }
+}

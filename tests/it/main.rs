@@ -1,0 +1,5 @@
+//! One integration test binary: real git, temporary repositories, our binary.
+
+mod harness;
+mod story;
+mod vectors;
