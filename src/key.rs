@@ -111,13 +111,13 @@ impl Key {
 /// Key names become part of git config section names and file names.
 pub fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= 32
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && !name.starts_with('-');
     if !ok {
-        bail!("invalid key name {name:?}: use 1-64 letters, digits, '-' or '_', not starting with '-'");
+        bail!("invalid key name {name:?}: use 1-32 letters, digits, '-' or '_', not starting with '-'");
     }
     Ok(())
 }
@@ -163,6 +163,9 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
                 "{}: expected {BEGIN:?}; is this a git-secret key file?",
                 at()
             ),
+            Some(_) if line.starts_with(BEGIN_PREFIX) => {
+                bail!("{}: a new key block starts before the previous one ended: the key file is truncated", at())
+            }
             Some(current) if line == END => {
                 let key = current
                     .finish()
@@ -198,13 +201,25 @@ impl Block {
             bail!("expected 'field: value'");
         };
         let value = value.trim();
-        match field.trim() {
+        let field = field.trim();
+        let seen = match field {
+            "name" => self.name.is_some(),
+            "generation" => self.generation.is_some(),
+            "id" => self.id.is_some(),
+            "key" => self.material.is_some(),
+            _ => false,
+        };
+        if seen {
+            bail!("field {field:?} appears more than once in one key block");
+        }
+        match field {
             "name" => {
                 validate_name(value)?;
                 self.name = Some(value.to_owned());
             }
             "generation" => {
-                let generation = value.parse().ok().filter(|g| *g > 0);
+                let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+                let generation = value.parse().ok().filter(|g| digits && *g > 0);
                 self.generation = Some(generation.context("generation must be a positive number")?);
             }
             "id" => {
@@ -459,7 +474,7 @@ mod tests {
 
     #[test]
     fn names_are_validated() {
-        for bad in ["", "-x", "a b", "a/b", "a.key", &"x".repeat(65)] {
+        for bad in ["", "-x", "a b", "a/b", "a.key", &"x".repeat(33)] {
             assert!(validate_name(bad).is_err(), "{bad:?}");
         }
         for good in ["default", "prod", "ops_2", "a-b"] {

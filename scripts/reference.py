@@ -1,0 +1,824 @@
+#!/usr/bin/env python3
+"""Independent reference implementation of FORMAT.md (git-secret formats, v1).
+
+This script exists only to cross-check the Rust implementation: it was written
+from FORMAT.md, not ported from src/, and git-secret never runs it. It derives
+subkeys and key ids, encodes and decodes encrypted blobs (with every rejection
+of FORMAT.md section 3.2), and reads and writes key files (section 4).
+
+    python3 scripts/reference.py generate tests/vectors   # (re)write the vectors
+    python3 scripts/reference.py check tests/vectors      # re-verify them
+
+Requires Python 3.8+ and the `cryptography` package (AES-GCM-SIV needs
+OpenSSL 3.2 or newer underneath). `cargo test` checks the same vectors
+against the Rust code (tests/it/vectors.rs).
+
+Vector files (all plain text, parsed by tests/it/vectors.rs with std only):
+
+* `blobs.txt`: records `[kind name]` followed by `field = value` lines; `#`
+  starts a comment line. Kinds: `key`, `encrypt`, `decrypt`. Field meanings
+  are described in the comment at the top of the generated file.
+* `keyfiles.txt`: one `[keyfile FILE]` record per key file in `keyfiles/`,
+  with the expected keys or the expected failure.
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import sys
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
+
+# --------------------------------------------------------------------------
+# Section 1/2: primitives, subkeys and key id
+# --------------------------------------------------------------------------
+
+SALT = b"git-secret v1"
+INFO_ENC = b"git-secret v1 encryption"
+INFO_NONCE = b"git-secret v1 nonce"
+INFO_ID = b"git-secret v1 key id"
+INFO_FILE_KEY = b"git-secret v1 file key"
+
+MAGIC = b"\0GITSECRET"
+VERSION = 1
+HEADER_LEN = len(MAGIC) + 1 + 16 + 32  # 59
+CHUNK = 65536
+TAG = 16
+SEALED = CHUNK + TAG
+
+
+def hkdf_extract(salt, ikm):
+    """RFC 5869 section 2.2."""
+    return hmac.new(salt, ikm, hashlib.sha256).digest()
+
+
+def hkdf_expand(prk, info, length):
+    """RFC 5869 section 2.3."""
+    assert length <= 255 * 32
+    out, t, counter = b"", b"", 1
+    while len(out) < length:
+        t = hmac.new(prk, t + info + bytes([counter]), hashlib.sha256).digest()
+        out += t
+        counter += 1
+    return out[:length]
+
+
+def hkdf(salt, ikm, info, length):
+    return hkdf_expand(hkdf_extract(salt, ikm), info, length)
+
+
+class Subkeys:
+    def __init__(self, key):
+        if len(key) != 32:
+            raise ValueError("a repository key is 32 bytes")
+        self.key = bytes(key)
+        self.enc_key = hkdf(SALT, key, INFO_ENC, 32)
+        self.nonce_key = hkdf(SALT, key, INFO_NONCE, 32)
+        self.key_id = hkdf(SALT, key, INFO_ID, 16)
+
+    @property
+    def id_hex(self):
+        return self.key_id.hex()
+
+    def file_key(self, n):
+        return hkdf_expand(self.enc_key, INFO_FILE_KEY + n, 32)
+
+
+def _selftest_primitives():
+    # RFC 5869 test case 1 (HKDF-SHA256).
+    ikm = bytes([0x0B] * 22)
+    salt = bytes(range(13))
+    info = bytes(range(0xF0, 0xFA))
+    okm = hkdf(salt, ikm, info, 42)
+    assert okm.hex() == (
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+        "34007208d5b887185865"
+    ), "HKDF self-test failed"
+    # Cross-check the hand-written HKDF with the cryptography package.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = bytes(range(32))
+    theirs = HKDF(algorithm=hashes.SHA256(), length=16, salt=SALT, info=INFO_ID).derive(key)
+    assert theirs == Subkeys(key).key_id, "HKDF disagrees with cryptography's HKDF"
+    # RFC 8452 appendix C.2, AEAD_AES_256_GCM_SIV, 8-byte plaintext.
+    k = bytes([1] + [0] * 31)
+    nonce = bytes([3] + [0] * 11)
+    ct = AESGCMSIV(k).encrypt(nonce, bytes([1] + [0] * 7), b"")
+    assert ct.hex() == "c2ef328e5c71c83b843122130f7364b761e0b97427e3df28", "AES-GCM-SIV self-test failed"
+
+
+# --------------------------------------------------------------------------
+# Section 3: encrypted blob
+# --------------------------------------------------------------------------
+
+
+class BlobError(Exception):
+    """A rejected blob. `kind` and `arg` use the vocabulary of blobs.txt."""
+
+    def __init__(self, kind, arg=None, why=""):
+        super().__init__(f"{kind} {arg if arg is not None else ''} {why}".strip())
+        self.kind, self.arg = kind, arg
+
+    def code(self):
+        return self.kind if self.arg is None else f"{self.kind} {self.arg}"
+
+
+def chunk_nonce(index, last):
+    return b"\0\0\0" + index.to_bytes(8, "big") + (b"\x01" if last else b"\x00")
+
+
+def seal(file_key, index, last, aad, chunk):
+    return AESGCMSIV(file_key).encrypt(chunk_nonce(index, last), chunk, aad)
+
+
+def make_header(key_id, n):
+    return MAGIC + bytes([VERSION]) + key_id + n
+
+
+def encrypt(sub, plaintext):
+    n = hmac.new(sub.nonce_key, plaintext, hashlib.sha256).digest()
+    header = make_header(sub.key_id, n)
+    file_key = sub.file_key(n)
+    chunks = [plaintext[i : i + CHUNK] for i in range(0, len(plaintext), CHUNK)] or [b""]
+    out = [header]
+    for i, c in enumerate(chunks):
+        out.append(seal(file_key, i, i == len(chunks) - 1, header, c))
+    blob = b"".join(out)
+    assert len(blob) == HEADER_LEN + len(plaintext) + TAG * len(chunks)
+    return blob
+
+
+def decrypt(blob, keyring):
+    """Returns the plaintext, None if `blob` is not a git-secret blob, or raises BlobError.
+
+    `keyring` is a list of Subkeys the decoder holds.
+    """
+    if not blob.startswith(MAGIC):
+        return None
+    if len(blob) == len(MAGIC):
+        raise BlobError("truncated_header")
+    version = blob[len(MAGIC)]
+    if version != VERSION:
+        raise BlobError("unsupported_version", version)
+    if len(blob) < HEADER_LEN:
+        raise BlobError("truncated_header")
+    key_id = blob[len(MAGIC) + 1 : len(MAGIC) + 17]
+    n = blob[len(MAGIC) + 17 : HEADER_LEN]
+    header = blob[:HEADER_LEN]
+    sub = next((k for k in keyring if k.key_id == key_id), None)
+    if sub is None:
+        raise BlobError("unknown_key", key_id.hex())
+    if len(blob) == HEADER_LEN:
+        raise BlobError("missing_final_chunk")
+    aead = AESGCMSIV(sub.file_key(n))
+    out, pos, index = [], HEADER_LEN, 0
+    while True:
+        rest = len(blob) - pos
+        last = rest <= SEALED  # last when no byte follows this chunk
+        sealed = blob[pos : pos + min(rest, SEALED)]
+        if len(sealed) < TAG:
+            raise BlobError("authentication", index, "chunk shorter than a tag")
+        if last and index > 0 and len(sealed) == TAG:
+            raise BlobError("authentication", index, "empty final chunk after the first")
+        try:
+            out.append(aead.decrypt(chunk_nonce(index, last), sealed, header))
+        except Exception:
+            raise BlobError("authentication", index, "tag does not verify") from None
+        if last:
+            return b"".join(out)
+        pos += SEALED
+        index += 1
+
+
+# --------------------------------------------------------------------------
+# Section 4: key file
+# --------------------------------------------------------------------------
+
+BEGIN = "-----BEGIN GIT-SECRET KEY v1-----"
+BEGIN_ANY = "-----BEGIN GIT-SECRET KEY "
+END = "-----END GIT-SECRET KEY-----"
+FIELDS = ("name", "generation", "id", "key")
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}\Z")
+PRINTABLE = set(range(0x20, 0x7F)) | {0x09, 0x0A, 0x0D}
+
+
+class KeyFileError(Exception):
+    def __init__(self, kind, why):
+        super().__init__(f"{kind}: {why}")
+        self.kind = kind
+
+
+class FileKey:
+    def __init__(self, name, generation, material):
+        if not NAME_RE.match(name):
+            raise ValueError(f"invalid name {name!r}")
+        self.name, self.generation, self.material = name, generation, bytes(material)
+        self.sub = Subkeys(material)
+
+
+def write_block(key):
+    return (
+        f"{BEGIN}\n"
+        f"name: {key.name}\n"
+        f"generation: {key.generation}\n"
+        f"id: {key.sub.id_hex}\n"
+        f"key: {base64.b64encode(key.material).decode('ascii')}\n"
+        f"{END}\n"
+    )
+
+
+def write_key_file(keys, comment=""):
+    text = "".join(f"# {line}\n" if line else "#\n" for line in comment.splitlines())
+    return text + "".join(write_block(k) for k in keys)
+
+
+def decode_material(value):
+    """Strict standard base64 with padding of exactly 32 bytes (canonical encoding only)."""
+    if not re.fullmatch(r"[A-Za-z0-9+/]{43}=", value):
+        raise KeyFileError("bad_key_material", "key material is not 44 base64 characters")
+    raw = base64.b64decode(value, validate=True)
+    if len(raw) != 32 or base64.b64encode(raw).decode("ascii") != value:
+        raise KeyFileError("bad_key_material", "key material is not the canonical base64 of 32 bytes")
+    return raw
+
+
+def parse_key_file(data):
+    """Returns a list of FileKey or raises KeyFileError."""
+    bad = [b for b in data if b not in PRINTABLE]
+    if bad:
+        raise KeyFileError("not_printable", f"byte 0x{bad[0]:02x} is not printable ASCII")
+    text = data.decode("ascii")
+    keys, block = [], None
+    for number, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip(" \t\r")
+        if not line or line.startswith("#"):
+            continue
+        if block is None:
+            if line == BEGIN:
+                block = {}
+            elif line.startswith(BEGIN_ANY):
+                raise KeyFileError("unsupported_version", f"line {number}: {line}")
+            else:
+                raise KeyFileError("unexpected_line", f"line {number} is outside a key block")
+            continue
+        if line == END:
+            missing = [f for f in FIELDS if f not in block]
+            if missing:
+                raise KeyFileError("missing_field", f"line {number}: missing {missing[0]!r}")
+            if not NAME_RE.match(block["name"]):
+                raise KeyFileError("bad_name", f"invalid name {block['name']!r}")
+            if not re.fullmatch(r"[0-9]+", block["generation"]) or int(block["generation"]) < 1:
+                raise KeyFileError("bad_generation", "generation is not a positive decimal number")
+            if not re.fullmatch(r"[0-9a-f]{32}", block["id"]):
+                raise KeyFileError("bad_id", "id is not 32 lowercase hex characters")
+            material = decode_material(block["key"])
+            key = FileKey(block["name"], int(block["generation"]), material)
+            if key.sub.id_hex != block["id"]:
+                raise KeyFileError("id_mismatch", f"id {block['id']} does not match the key material")
+            if all(k.sub.key_id != key.sub.key_id for k in keys):
+                keys.append(key)
+            block = None
+            continue
+        if line.startswith(BEGIN_ANY):
+            raise KeyFileError("truncated", f"line {number}: BEGIN inside a block without END")
+        field, sep, value = line.partition(":")
+        field, value = field.strip(" \t"), value.strip(" \t")
+        if not sep:
+            raise KeyFileError("bad_line", f"line {number}: expected 'field: value'")
+        if field not in FIELDS:
+            raise KeyFileError("unknown_field", f"line {number}: unknown field {field!r}")
+        if field in block:
+            raise KeyFileError("duplicate_field", f"line {number}: field {field!r} appears twice")
+        block[field] = value
+    if block is not None:
+        raise KeyFileError("truncated", "the last block has no END line")
+    if not keys:
+        raise KeyFileError("no_block", "no key block")
+    return keys
+
+
+# --------------------------------------------------------------------------
+# Vector generation
+# --------------------------------------------------------------------------
+
+GEN_RULE = "byte i = (i * 7 + i // 251) mod 256   (// is integer division)"
+
+
+def gen_plaintext(length):
+    return bytes((i * 7 + i // 251) % 256 for i in range(length))
+
+
+def parse_plaintext(spec):
+    kind, _, value = spec.partition(":")
+    if kind == "hex":
+        return bytes.fromhex(value)
+    if kind == "gen":
+        return gen_plaintext(int(value))
+    raise ValueError(f"bad plaintext spec {spec!r}")
+
+
+def mutate(blob, op):
+    """Applies one `mutate` line. Ops: truncate LEN | append HEX | flip OFFSET MASK |
+    swap A B LEN | set OFFSET HEX | copy_to_end START LEN. Numbers are decimal; MASK is hex."""
+    words = op.split()
+    name, args = words[0], words[1:]
+    b = bytearray(blob)
+    if name == "truncate":
+        (length,) = args
+        assert int(length) <= len(b)
+        return bytes(b[: int(length)])
+    if name == "append":
+        return bytes(b) + bytes.fromhex(args[0])
+    if name == "flip":
+        offset, mask = int(args[0]), int(args[1], 16)
+        b[offset] ^= mask
+        return bytes(b)
+    if name == "swap":
+        x, y, length = map(int, args)
+        assert x + length <= y and y + length <= len(b)
+        b[x : x + length], b[y : y + length] = b[y : y + length], b[x : x + length]
+        return bytes(b)
+    if name == "set":
+        offset, data = int(args[0]), bytes.fromhex(args[1])
+        assert offset + len(data) <= len(b)
+        b[offset : offset + len(data)] = data
+        return bytes(b)
+    if name == "copy_to_end":
+        start, length = map(int, args)
+        return bytes(b) + bytes(b[start : start + length])
+    raise ValueError(f"unknown mutation {op!r}")
+
+
+BLOBS_HEADER = f"""\
+# git-secret blob test vectors (FORMAT.md sections 2 and 3).
+# Generated by `python3 scripts/reference.py generate tests/vectors`; checked by
+# `python3 scripts/reference.py check tests/vectors` and by `cargo test`
+# (tests/it/vectors.rs). Do not edit by hand.
+#
+# Records start with `[kind name]`, then `field = value` lines. Hex is lowercase.
+#
+# [key NAME]      material = the 32-byte repository key K
+#                 id, enc_key, nonce_key = the subkeys of FORMAT.md section 2
+# [encrypt NAME]  key = a key record; plaintext = hex:HEX, or gen:LEN meaning
+#                 LEN bytes with {GEN_RULE}
+#                 nonce = N; chunks = number of chunks; header = the 59-byte header
+#                 blob = the whole blob (small vectors), or
+#                 blob_len + blob_sha256 (large vectors)
+# [decrypt NAME]  base = an encrypt record whose blob is the starting point
+#                 keys = the keys the decoder holds (space separated; - for none)
+#                 mutate = an edit applied to the blob, in order (zero or more):
+#                   truncate LEN | append HEX | flip OFFSET MASKHEX |
+#                   swap A B LEN (swap bytes A..A+LEN and B..B+LEN) |
+#                   set OFFSET HEX | copy_to_end START LEN   (decimal offsets)
+#                 expect = ok (the base plaintext) | not_blob | truncated_header |
+#                   unsupported_version V | unknown_key ID | missing_final_chunk |
+#                   authentication CHUNK_INDEX (the first chunk that fails)
+"""
+
+
+def generate(directory):
+    keys = {
+        "k1": Subkeys(bytes(range(32))),
+        "k2": Subkeys(bytes(range(0xFF, 0xDF, -1))),  # ff fe ... e0
+    }
+    out = [BLOBS_HEADER]
+    for name, sub in keys.items():
+        out.append(
+            f"\n[key {name}]\nmaterial = {sub.key.hex()}\nid = {sub.id_hex}\n"
+            f"enc_key = {sub.enc_key.hex()}\nnonce_key = {sub.nonce_key.hex()}\n"
+        )
+
+    encrypt_specs = [
+        ("k1-empty", "k1", "hex:"),
+        ("k1-one", "k1", "hex:00"),
+        ("k1-21", "k1", "hex:" + b"DB_PASSWORD=hunter2!\n".hex()),
+        ("k1-65535", "k1", "gen:65535"),
+        ("k1-65536", "k1", "gen:65536"),
+        ("k1-65537", "k1", "gen:65537"),
+        ("k1-3x65536+5", "k1", "gen:196613"),
+        ("k2-empty", "k2", "hex:"),
+        ("k2-21", "k2", "hex:" + b"DB_PASSWORD=hunter2!\n".hex()),
+        ("k2-131072", "k2", "gen:131072"),
+    ]
+    assert len(b"DB_PASSWORD=hunter2!\n") == 21
+    blobs, plains = {}, {}
+    for name, key, pt_spec in encrypt_specs:
+        sub = keys[key]
+        pt = parse_plaintext(pt_spec)
+        blob = encrypt(sub, pt)
+        blobs[name], plains[name] = blob, pt
+        rec = [f"\n[encrypt {name}]", f"key = {key}", f"plaintext = {pt_spec}"]
+        rec.append(f"nonce = {blob[HEADER_LEN - 32:HEADER_LEN].hex()}")
+        rec.append(f"chunks = {max(1, -(-len(pt) // CHUNK))}")
+        rec.append(f"header = {blob[:HEADER_LEN].hex()}")
+        if len(blob) <= 1024:
+            rec.append(f"blob = {blob.hex()}")
+        else:
+            rec.append(f"blob_len = {len(blob)}")
+            rec.append(f"blob_sha256 = {hashlib.sha256(blob).hexdigest()}")
+        out.append("\n".join(rec) + "\n")
+
+    k1, k2 = keys["k1"], keys["k2"]
+    big = "k1-3x65536+5"  # 4 chunks: 3 full, one of 5 bytes
+    big_len = len(blobs[big])
+    id_off = len(MAGIC) + 1  # key id offset 11
+    n_off = id_off + 16  # nonce offset 27
+    big_n = blobs[big][n_off:HEADER_LEN]
+    big_fk = k1.file_key(big_n)
+    big_header = blobs[big][:HEADER_LEN]
+    empty_final_1 = seal(big_fk, 1, True, big_header, b"")
+    empty_final_3 = seal(big_fk, 3, True, big_header, b"")
+    flipped_id = bytearray(k1.key_id)
+    flipped_id[0] ^= 0x01
+    # name, base, keys, mutations, comment
+    decrypt_specs = [
+        ("ok-k1-21", "k1-21", "k1", [], "plain round trip"),
+        ("ok-keyring-k2-k1", "k1-3x65536+5", "k2 k1", [], "the decoder picks the key by id"),
+        ("ok-k2-131072", "k2-131072", "k1 k2", [], "exactly two full chunks"),
+        ("not-blob-text", "k1-21", "k1", ["truncate 0", "append " + b"plain text\n".hex()], "no magic"),
+        ("not-blob-magic-prefix", "k1-21", "k1", ["truncate 5"], "a prefix of the magic is not a blob"),
+        ("not-blob-flipped-magic", "k1-21", "k1", ["flip 1 01"], "a flipped bit in the magic"),
+        ("magic-only", "k1-21", "k1", [f"truncate {len(MAGIC)}"], "header truncated right after the magic"),
+        ("truncated-header", "k1-21", "k1", [f"truncate {HEADER_LEN - 1}"], "58 bytes"),
+        ("truncated-header-mid-id", "k1-21", "k1", ["truncate 20"], "cut inside the key id"),
+        ("unknown-version-2", "k1-21", "k1", [f"set {len(MAGIC)} 02"], "version byte 0x02"),
+        ("unknown-version-0", "k1-65537", "k1", [f"set {len(MAGIC)} 00"], "version byte 0x00"),
+        ("unknown-key", "k1-21", "k2", [], "the decoder only holds k2"),
+        ("unknown-key-no-keys", "k1-empty", "-", [], "the decoder holds no key"),
+        ("header-only", "k1-21", "k1", [f"truncate {HEADER_LEN}"], "no chunk after the header"),
+        ("header-only-empty-plaintext", "k1-empty", "k1", [f"truncate {HEADER_LEN}"], "the empty plaintext still has one chunk"),
+        ("chunk-shorter-than-tag", "k1-21", "k1", [f"truncate {HEADER_LEN + 15}"], "15 bytes after the header"),
+        ("last-chunk-shorter-than-tag", big, "k1", [f"truncate {HEADER_LEN + 3 * SEALED + 15}"], "4th chunk cut to 15 bytes"),
+        ("last-chunk-cut", big, "k1", [f"truncate {big_len - 1}"], "last byte of the last tag removed"),
+        ("drop-last-chunk", big, "k1", [f"truncate {HEADER_LEN + 3 * SEALED}"], "chunk 2 was sealed as non-final"),
+        ("drop-last-two-chunks", big, "k1", [f"truncate {HEADER_LEN + 2 * SEALED}"], "chunk 1 was sealed as non-final"),
+        ("drop-last-chunk-of-two", "k2-131072", "k2", [f"truncate {HEADER_LEN + SEALED}"], "chunk 0 was sealed as non-final"),
+        ("extra-byte-small", "k1-21", "k1", ["append 00"], "one byte appended to a one-chunk blob"),
+        ("extra-byte-full-chunk", "k1-65536", "k1", ["append 00"], "one byte after a full final chunk"),
+        ("extra-byte-large", big, "k1", ["append 00"], "one byte appended to a four-chunk blob"),
+        ("extra-chunk-copied", "k2-131072", "k2", [f"copy_to_end {HEADER_LEN + SEALED} {SEALED}"], "last chunk appended again"),
+        ("swap-chunks-0-1", big, "k1", [f"swap {HEADER_LEN} {HEADER_LEN + SEALED} {SEALED}"], "first two chunks swapped"),
+        ("swap-chunks-1-2", big, "k1", [f"swap {HEADER_LEN + SEALED} {HEADER_LEN + 2 * SEALED} {SEALED}"], "chunks 1 and 2 swapped"),
+        ("flip-version-bit", "k1-21", "k1", [f"flip {len(MAGIC)} 80"], "version 0x81"),
+        ("flip-key-id", "k1-21", "k1 k2", [f"flip {id_off} 01"], f"unknown id {bytes(flipped_id).hex()}"),
+        ("flip-key-id-last-byte", big, "k1", [f"flip {id_off + 15} 80"], "unknown id"),
+        ("wrong-key", "k1-21", "k1 k2", [f"set {id_off} {k2.key_id.hex()}"], "header names k2 but the blob was sealed with k1"),
+        ("flip-nonce-first", "k1-21", "k1", [f"flip {n_off} 01"], "a different file key"),
+        ("flip-nonce-last", big, "k1", [f"flip {HEADER_LEN - 1} 80"], "a different file key"),
+        ("flip-chunk-body-0", "k1-21", "k1", [f"flip {HEADER_LEN} 01"], "first ciphertext byte"),
+        ("flip-chunk-body-2", big, "k1", [f"flip {HEADER_LEN + 2 * SEALED + 100} 04"], "chunks 0 and 1 still verify"),
+        ("flip-tag-0", "k1-21", "k1", [f"flip {HEADER_LEN + 21 + 15} 80"], "last tag byte"),
+        ("flip-tag-empty", "k1-empty", "k1", [f"flip {HEADER_LEN} 01"], "tag of the only, empty chunk"),
+        ("flip-tag-1", big, "k1", [f"flip {HEADER_LEN + 2 * SEALED - 1} 01"], "tag of chunk 1"),
+        ("flip-tag-last", big, "k1", [f"flip {big_len - 16} 02"], "first tag byte of chunk 3"),
+        (
+            "empty-final-chunk-index-1",
+            big,
+            "k1",
+            [f"truncate {HEADER_LEN + SEALED}", f"append {empty_final_1.hex()}"],
+            "chunk 1 is a correctly sealed empty final chunk, which no encoder produces",
+        ),
+        (
+            "empty-final-chunk-index-3",
+            big,
+            "k1",
+            [f"truncate {HEADER_LEN + 3 * SEALED}", f"append {empty_final_3.hex()}"],
+            "chunk 3 is a correctly sealed empty final chunk, which no encoder produces",
+        ),
+    ]
+    seen = set()
+    for name, base, keyring, muts, comment in decrypt_specs:
+        assert name not in seen
+        seen.add(name)
+        blob = blobs[base]
+        for m in muts:
+            blob = mutate(blob, m)
+        ring = [keys[k] for k in keyring.split() if k != "-"]
+        try:
+            result = decrypt(blob, ring)
+            if result is None:
+                expect = "not_blob"
+            else:
+                assert result == plains[base], name
+                expect = "ok"
+        except BlobError as e:
+            expect = e.code()
+        rec = [f"\n# {comment}", f"[decrypt {name}]", f"base = {base}", f"keys = {keyring}"]
+        rec += [f"mutate = {m}" for m in muts]
+        rec.append(f"expect = {expect}")
+        out.append("\n".join(rec) + "\n")
+
+    # Expected error kinds for the named failing cases (what the spec demands).
+    sanity = {
+        "magic-only": "truncated_header",
+        "truncated-header": "truncated_header",
+        "unknown-version-2": "unsupported_version 2",
+        "unknown-key": f"unknown_key {k1.id_hex}",
+        "flip-key-id": f"unknown_key {bytes(flipped_id).hex()}",
+        "header-only": "missing_final_chunk",
+        "drop-last-chunk": "authentication 2",
+        "drop-last-two-chunks": "authentication 1",
+        "extra-byte-small": "authentication 0",
+        "extra-byte-large": "authentication 3",
+        "swap-chunks-0-1": "authentication 0",
+        "swap-chunks-1-2": "authentication 1",
+        "wrong-key": "authentication 0",
+        "flip-nonce-first": "authentication 0",
+        "flip-chunk-body-2": "authentication 2",
+        "flip-tag-1": "authentication 1",
+        "empty-final-chunk-index-1": "authentication 1",
+        "empty-final-chunk-index-3": "authentication 3",
+        "not-blob-flipped-magic": "not_blob",
+        "ok-keyring-k2-k1": "ok",
+    }
+    text = "".join(out)
+    for name, expect in sanity.items():
+        assert f"[decrypt {name}]" in text
+        rec = text.split(f"[decrypt {name}]\n", 1)[1].split("\n\n", 1)[0]
+        assert f"expect = {expect}\n" in rec + "\n", (name, rec)
+    # The empty final chunks really are valid AEAD chunks: only the index>0 rule rejects them.
+    AESGCMSIV(big_fk).decrypt(chunk_nonce(1, True), empty_final_1, big_header)
+
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "blobs.txt"), "w", newline="\n") as f:
+        f.write(text)
+    generate_keyfiles(directory)
+
+
+def generate_keyfiles(directory):
+    kdir = os.path.join(directory, "keyfiles")
+    os.makedirs(kdir, exist_ok=True)
+    for old in os.listdir(kdir):
+        os.remove(os.path.join(kdir, old))
+    a = FileKey("default", 1, bytes(range(32)))
+    b = FileKey("prod_2-x", 3, bytes(range(0xFF, 0xDF, -1)))
+    c = FileKey("default", 2, hashlib.sha256(b"generation two").digest())
+    one = write_block(a)
+    files = []  # (file name, bytes, expectation lines)
+
+    def valid(name, data, keys):
+        parsed = parse_key_file(data)
+        assert [(k.name, k.generation, k.sub.id_hex) for k in parsed] == [
+            (k.name, k.generation, k.sub.id_hex) for k in keys
+        ], name
+        exp = [f"keys = {len(keys)}"]
+        exp += [f"key = {k.name} {k.generation} {k.sub.id_hex}" for k in keys]
+        files.append((name, data, exp))
+
+    def invalid(name, data, kind, message):
+        try:
+            parse_key_file(data)
+        except KeyFileError as e:
+            assert e.kind == kind, (name, e)
+        else:
+            raise AssertionError(f"{name} was accepted")
+        files.append((name, data, [f"error = {kind}", f"message = {message}"]))
+
+    # Valid files.
+    two = write_key_file([a], "git-secret key file written by scripts/reference.py.\nKeep it private.") + (
+        "\n# a second file concatenated after the first:\n" + write_key_file([b], "second key")
+    )
+    valid("valid-two-blocks.key", two.encode(), [a, b])
+    text = (
+        "\n   # indented comment\n"
+        f"  {BEGIN}  \n"
+        "\tkey: " + base64.b64encode(c.material).decode() + "\t\n"
+        "# comment inside a block\n"
+        "\n"
+        f"id: {c.sub.id_hex}\n"
+        "generation: 2\n"
+        "name: default\n"
+        f"{END}\n"
+        f"{one}"
+        f"{one}"  # a block with an id already read is ignored
+    )
+    valid("valid-reordered-dedup.key", text.encode(), [c, a])
+    valid("valid-crlf.key", write_key_file([a, c], "CRLF line endings").replace("\n", "\r\n").encode(), [a, c])
+    valid("valid-no-final-newline.key", write_block(b).rstrip("\n").encode(), [b])
+
+    # Invalid files; `message` is what the Rust implementation must mention.
+    key_line = next(line for line in one.splitlines() if line.startswith("key: "))
+    material = key_line[len("key: ") :]
+    typo_material = ("B" if material[0] != "B" else "C") + material[1:]
+    id_line = f"id: {a.sub.id_hex}"
+    typo_id = a.sub.id_hex[:-1] + ("0" if a.sub.id_hex[-1] != "0" else "1")
+    # Last character before '=' carries 2 padding bits; setting them gives a
+    # non-canonical encoding of the same 32 bytes.
+    idx = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".index(material[42])
+    assert idx & 3 == 0
+    noncanonical = material[:42] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[idx | 1] + "="
+    assert base64.b64decode(noncanonical) == a.material
+
+    invalid("invalid-truncated-end.key", one.replace(END + "\n", "").encode(), "truncated", "truncated")
+    invalid(
+        "invalid-truncated-mid-block.key",
+        one[: one.index("key: ")].encode(),
+        "truncated",
+        "truncated",
+    )
+    invalid(
+        "invalid-wrong-version.key",
+        one.replace("KEY v1-----", "KEY v2-----").encode(),
+        "unsupported_version",
+        "v2",
+    )
+    invalid("invalid-key-typo.key", one.replace(material, typo_material).encode(), "id_mismatch", "does not match")
+    invalid("invalid-id-typo.key", one.replace(id_line, f"id: {typo_id}").encode(), "id_mismatch", "does not match")
+    invalid(
+        "invalid-id-of-other-key.key",
+        one.replace(id_line, f"id: {b.sub.id_hex}").encode(),
+        "id_mismatch",
+        "does not match",
+    )
+    invalid("invalid-unknown-field.key", one.replace("name: ", "nmae: ").encode(), "unknown_field", "unknown field")
+    invalid(
+        "invalid-extra-field.key",
+        one.replace("generation: 1\n", "generation: 1\ncomment: hello\n").encode(),
+        "unknown_field",
+        "unknown field",
+    )
+    invalid(
+        "invalid-non-ascii.key",
+        ("# cl\u00e9 de d\u00e9p\u00f4t\n" + one).encode("utf-8"),
+        "not_printable",
+        "not printable ASCII",
+    )
+    invalid("invalid-latin1-byte.key", b"# \xe9\n" + one.encode(), "not_printable", "not printable ASCII")
+    invalid("invalid-control-byte.key", one.replace("name: default", "name: def\x07ault").encode(), "not_printable", "not printable ASCII")
+    invalid("invalid-nul-byte.key", one.encode() + b"\0", "not_printable", "not printable ASCII")
+    invalid("invalid-missing-field.key", one.replace("generation: 1\n", "").encode(), "missing_field", "missing 'generation:'")
+    invalid("invalid-no-block.key", b"# only a comment\n\n", "no_block", "holds no git-secret key")
+    invalid("invalid-empty.key", b"", "no_block", "holds no git-secret key")
+    invalid("invalid-short-material.key", one.replace(material, "AAAA").encode(), "bad_key_material", "damaged")
+    invalid(
+        "invalid-unpadded-material.key",
+        one.replace(material, material.rstrip("=")).encode(),
+        "bad_key_material",
+        "damaged",
+    )
+    invalid(
+        "invalid-bad-base64-char.key",
+        one.replace(material, "!" + material[1:]).encode(),
+        "bad_key_material",
+        "damaged",
+    )
+    invalid(
+        "invalid-noncanonical-base64.key",
+        one.replace(material, noncanonical).encode(),
+        "bad_key_material",
+        "damaged",
+    )
+    invalid("invalid-uppercase-id.key", one.replace(id_line, id_line.upper().replace("ID:", "id:")).encode(), "bad_id", "lowercase hex")
+    invalid("invalid-name.key", one.replace("name: default", "name: -default").encode(), "bad_name", "invalid key name")
+    invalid("invalid-generation-zero.key", one.replace("generation: 1", "generation: 0").encode(), "bad_generation", "positive number")
+    invalid("invalid-not-a-key-file.key", b"hello\n", "unexpected_line", "is this a git-secret key file")
+    # FORMAT.md: "Each field MUST appear exactly once per block". The second `key:`
+    # line carries the material that matches the id, so a reader where the last
+    # value wins accepts this file.
+    dup = one.replace(key_line, f"key: {base64.b64encode(b.material).decode()}\n{key_line}")
+    invalid("invalid-duplicate-field.key", dup.encode(), "duplicate_field", "more than once")
+    files[-1][2].append(
+        "known_disagreement = src/key.rs accepts a repeated field (the last value wins); FORMAT.md section 4 forbids it"
+    )
+
+    lines = [
+        "# git-secret key file test vectors (FORMAT.md section 4).",
+        "# Generated by `python3 scripts/reference.py generate tests/vectors`; do not edit by hand.",
+        "# [keyfile FILE] names a file in keyfiles/. A valid file lists `keys = COUNT` and",
+        "# `key = NAME GENERATION ID` in file order (after dropping blocks whose id was already read).",
+        "# An invalid file gives `error = KIND` (the reference's classification) and",
+        "# `message = TEXT` (a substring the Rust error message must contain).",
+        "# `known_disagreement = WHY` marks a vector the Rust code is known to accept;",
+        "# tests/it/vectors.rs reports it instead of failing, and fails once the Rust rejects it",
+        "# with a message that does not contain TEXT.",
+    ]
+    for name, data, exp in files:
+        with open(os.path.join(kdir, name), "wb") as f:
+            f.write(data)
+        lines.append("")
+        lines.append(f"[keyfile {name}]")
+        lines.extend(exp)
+    with open(os.path.join(directory, "keyfiles.txt"), "w", newline="\n") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+# --------------------------------------------------------------------------
+# Vector checking
+# --------------------------------------------------------------------------
+
+
+def read_records(path):
+    records, current = [], None
+    with open(path, encoding="ascii") as f:
+        for raw in f:
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            m = re.fullmatch(r"\[(\w+) (\S+)\]", line)
+            if m:
+                current = (m.group(1), m.group(2), [])
+                records.append(current)
+                continue
+            field, sep, value = line.partition(" = ")
+            assert sep and current is not None, f"{path}: bad line {line!r}"
+            current[2].append((field, value.strip()))
+    return records
+
+
+def one(fields, name):
+    values = [v for f, v in fields if f == name]
+    assert len(values) == 1, f"expected exactly one {name!r}, got {values}"
+    return values[0]
+
+
+def check(directory):
+    counts = {}
+    keys, blobs, plains = {}, {}, {}
+    for kind, name, fields in read_records(os.path.join(directory, "blobs.txt")):
+        if kind == "key":
+            sub = Subkeys(bytes.fromhex(one(fields, "material")))
+            assert sub.id_hex == one(fields, "id"), name
+            assert sub.enc_key.hex() == one(fields, "enc_key"), name
+            assert sub.nonce_key.hex() == one(fields, "nonce_key"), name
+            keys[name] = sub
+        elif kind == "encrypt":
+            sub = keys[one(fields, "key")]
+            pt = parse_plaintext(one(fields, "plaintext"))
+            blob = encrypt(sub, pt)
+            assert blob[HEADER_LEN - 32 : HEADER_LEN].hex() == one(fields, "nonce"), name
+            assert blob[:HEADER_LEN].hex() == one(fields, "header"), name
+            assert max(1, -(-len(pt) // CHUNK)) == int(one(fields, "chunks")), name
+            if any(f == "blob" for f, _ in fields):
+                assert blob.hex() == one(fields, "blob"), name
+            else:
+                assert len(blob) == int(one(fields, "blob_len")), name
+                assert hashlib.sha256(blob).hexdigest() == one(fields, "blob_sha256"), name
+            assert decrypt(blob, [sub]) == pt, name
+            blobs[name], plains[name] = blob, pt
+        elif kind == "decrypt":
+            base = one(fields, "base")
+            blob = blobs[base]
+            for f, v in fields:
+                if f == "mutate":
+                    blob = mutate(blob, v)
+            ring = [keys[k] for k in one(fields, "keys").split() if k != "-"]
+            expect = one(fields, "expect")
+            try:
+                result = decrypt(blob, ring)
+                got = "not_blob" if result is None else "ok"
+                if got == "ok":
+                    assert result == plains[base], name
+            except BlobError as e:
+                got = e.code()
+            assert got == expect, f"{name}: expected {expect}, got {got}"
+        else:
+            raise AssertionError(f"unknown record kind {kind}")
+        counts[kind] = counts.get(kind, 0) + 1
+
+    kdir = os.path.join(directory, "keyfiles")
+    listed = set()
+    for kind, name, fields in read_records(os.path.join(directory, "keyfiles.txt")):
+        assert kind == "keyfile", kind
+        listed.add(name)
+        with open(os.path.join(kdir, name), "rb") as f:
+            data = f.read()
+        errors = [v for f, v in fields if f == "error"]
+        if errors:
+            try:
+                parse_key_file(data)
+            except KeyFileError as e:
+                assert e.kind == errors[0], f"{name}: expected {errors[0]}, got {e}"
+            else:
+                raise AssertionError(f"{name}: accepted, expected {errors[0]}")
+        else:
+            parsed = parse_key_file(data)
+            expected = [v for f, v in fields if f == "key"]
+            assert int(one(fields, "keys")) == len(expected) == len(parsed), name
+            got = [f"{k.name} {k.generation} {k.sub.id_hex}" for k in parsed]
+            assert got == expected, f"{name}: {got} != {expected}"
+            # What the writer produces for each key reads back as the same key.
+            for k in parsed:
+                assert parse_key_file(write_block(k).encode())[0].sub.key_id == k.sub.key_id
+        counts["keyfile"] = counts.get("keyfile", 0) + 1
+    assert listed == set(os.listdir(kdir)), "keyfiles/ and keyfiles.txt disagree"
+    assert counts.get("encrypt", 0) >= 7 and counts.get("decrypt", 0) >= 20 and counts.get("keyfile", 0) >= 10, counts
+    return counts
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("generate", "check"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    _selftest_primitives()
+    if argv[1] == "generate":
+        generate(argv[2])
+    counts = check(argv[2])
+    print("ok: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
