@@ -14,7 +14,9 @@ fn display_path(args: &FilterArgs) -> &str {
 pub fn clean(args: &FilterArgs) -> Result<()> {
     let keys = FilterKeys::load(&args.key.name)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    keys.clean(display_path(args), &mut io::stdin().lock(), &mut out)?;
+    let path = display_path(args);
+    keys.clean(path, &mut io::stdin().lock(), &mut out)
+        .with_context(|| path.to_owned())?;
     out.flush()?;
     Ok(())
 }
@@ -22,7 +24,9 @@ pub fn clean(args: &FilterArgs) -> Result<()> {
 pub fn smudge(args: &FilterArgs) -> Result<()> {
     let keys = FilterKeys::load(&args.key.name)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    keys.smudge(display_path(args), &mut io::stdin().lock(), &mut out)?;
+    let path = display_path(args);
+    keys.smudge(path, &mut io::stdin().lock(), &mut out)
+        .with_context(|| path.to_owned())?;
     out.flush()?;
     Ok(())
 }
@@ -40,7 +44,7 @@ pub fn filter_process(name: &str) -> Result<()> {
         }
         Ok(out)
     })
-    .context("git's filter protocol stream was malformed")
+    .context("filter-process stopped")
 }
 
 pub fn textconv(file: &Path) -> Result<()> {

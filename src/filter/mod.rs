@@ -52,7 +52,7 @@ impl FilterKeys {
         self.current.is_some()
     }
 
-    /// Plaintext → blob. Input that is already a git-secret blob passes through
+    /// Plaintext → blob. `path` is only used in messages; callers name the file in errors. Input that is already a git-secret blob passes through
     /// unchanged (clean must be idempotent); in a locked repo plaintext is refused.
     pub fn clean(&self, path: &str, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
         let mut prefix = [0u8; HEADER_LEN];
@@ -65,7 +65,7 @@ impl FilterKeys {
         }
         let Some(current) = self.current else {
             bail!(
-                "{path}: refusing to store plaintext: key '{}' is locked in this repository. \
+                "refusing to store plaintext: key '{}' is locked in this repository. \
                  Run `git-secret unlock KEYFILE` first, or `git checkout -- {path}` to restore the encrypted file",
                 self.name
             );
@@ -93,7 +93,7 @@ impl FilterKeys {
                 }
                 return passthrough(prefix, input, out);
             }
-            Err(e) => bail!("{path}: {e}"),
+            Err(e) => return Err(e.into()),
         };
         format::decrypt(&header, |id| self.find(id), input, out)
             .map_err(|e| anyhow::anyhow!("{path}: {e}"))
