@@ -10,6 +10,7 @@
 use crate::crypto::{KeyId, Subkeys, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::mpsc;
 
 /// Starts with NUL so git, `text=auto` and diff treat every blob as binary.
 pub const MAGIC: &[u8; 10] = b"\0GITSECRET";
@@ -18,8 +19,6 @@ pub const HEADER_LEN: usize = MAGIC.len() + 1 + KEY_ID_LEN + NONCE_LEN;
 /// Plaintext bytes per chunk.
 pub const CHUNK_LEN: usize = 64 * 1024;
 const SEALED_CHUNK_LEN: usize = CHUNK_LEN + TAG_LEN;
-/// Plaintext kept in memory while clean hashes it; the rest spills to an unlinked temp file.
-const SPILL_THRESHOLD: usize = 8 << 20;
 
 /// A parsed blob header.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -105,7 +104,7 @@ impl From<io::Error> for FormatError {
 }
 
 /// Reads until `buf` is full or the input ends; returns the number of bytes read.
-pub fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+pub fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
@@ -118,48 +117,106 @@ pub fn read_full(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Plaintext gathered in full before encryption (the nonce depends on all of it):
-/// up to [`SPILL_THRESHOLD`] bytes in memory, the rest in an unlinked temp file.
-struct Gathered {
-    head: Vec<u8>,
-    spill: Option<std::fs::File>,
-    len: u64,
+/// Chunks sealed or opened per batch; a batch is split across the CPU cores.
+const BATCH_CHUNKS: usize = 32;
+
+fn worker_count() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
 }
 
-impl Gathered {
-    fn read(input: &mut dyn Read, hasher: &mut crate::crypto::NonceHasher) -> io::Result<Gathered> {
-        let mut head = Vec::new();
-        input.take(SPILL_THRESHOLD as u64).read_to_end(&mut head)?;
-        hasher.update(&head);
-        let mut len = head.len() as u64;
-        let mut spill = None;
-        if head.len() == SPILL_THRESHOLD {
-            let mut buf = vec![0u8; CHUNK_LEN];
-            loop {
-                let n = read_full(input, &mut buf)?;
-                if n == 0 {
+/// Applies `f(index, chunk)` to every chunk of a batch, in parallel when it
+/// has more than one chunk. Stops at (and returns) the first error by index.
+fn for_each_chunk<E: Send, F>(first_index: u64, chunks: &mut [Vec<u8>], f: &F) -> Result<(), E>
+where
+    F: Fn(u64, &mut Vec<u8>) -> Result<(), E> + Sync,
+{
+    let workers = worker_count().min(chunks.len());
+    if workers <= 1 {
+        return chunks
+            .iter_mut()
+            .zip(first_index..)
+            .try_for_each(|(c, i)| f(i, c));
+    }
+    let per_worker = chunks.len().div_ceil(workers);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .chunks_mut(per_worker)
+            .enumerate()
+            .map(|(w, part)| {
+                let base = first_index + (w * per_worker) as u64;
+                scope.spawn(move || part.iter_mut().zip(base..).try_for_each(|(c, i)| f(i, c)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("chunk workers do not panic"))
+            .collect::<Result<Vec<()>, E>>()
+            .map(|_| ())
+    })
+}
+
+/// Reads `input` to its end in buffers of `size` bytes (only the last may be
+/// shorter) on a helper thread and hands each to `consume` on this one, so
+/// reading overlaps hashing or sealing. Returns the number of bytes read.
+fn read_ahead<R: Read + Send + ?Sized>(
+    input: &mut R,
+    size: usize,
+    mut consume: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<u64> {
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+        for _ in 0..2 {
+            empty_tx
+                .send(Vec::with_capacity(size))
+                .expect("receiver is alive");
+        }
+        scope.spawn(move || {
+            // Ends when this side is done or the consumer hung up.
+            while let Ok(mut buf) = empty_rx.recv() {
+                buf.resize(size, 0);
+                let result = read_full(input, &mut buf).map(|n| {
+                    buf.truncate(n);
+                    buf
+                });
+                let stop = !matches!(&result, Ok(buf) if !buf.is_empty());
+                if full_tx.send(result).is_err() || stop {
                     break;
                 }
-                let file = match &mut spill {
-                    Some(file) => file,
-                    None => spill.insert(tempfile::tempfile()?),
-                };
-                hasher.update(&buf[..n]);
-                file.write_all(&buf[..n])?;
-                len += n as u64;
             }
-            if let Some(file) = &mut spill {
-                file.seek(SeekFrom::Start(0))?;
+        });
+        let mut total = 0u64;
+        for buf in full_rx.iter() {
+            let buf = buf?;
+            if buf.is_empty() {
+                break;
             }
+            total += buf.len() as u64;
+            consume(&buf)?;
+            let _ = empty_tx.send(buf);
         }
-        Ok(Gathered { head, spill, len })
-    }
+        Ok(total)
+    })
 }
 
-/// Encrypts everything `input` yields and writes the blob to `out`.
-pub fn encrypt(keys: &Subkeys, input: &mut dyn Read, out: &mut dyn Write) -> io::Result<()> {
+/// Encrypts everything `input` yields from its current position and writes the
+/// blob to `out`. Two passes: the keyed hash of all the plaintext gives the
+/// nonce, then the chunks are sealed (in parallel batches).
+pub fn encrypt<R: Read + Seek + Send + ?Sized>(
+    keys: &Subkeys,
+    input: &mut R,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let start = input.stream_position()?;
     let mut hasher = keys.nonce_hasher();
-    let gathered = Gathered::read(input, &mut hasher)?;
+    let len = read_ahead(input, 1 << 20, |data| {
+        hasher.update(data);
+        Ok(())
+    })?;
+    input.seek(SeekFrom::Start(start))?;
+
     let header = Header {
         key_id: keys.id(),
         nonce: hasher.finish(),
@@ -167,19 +224,40 @@ pub fn encrypt(keys: &Subkeys, input: &mut dyn Read, out: &mut dyn Write) -> io:
     let aad = header.to_bytes();
     out.write_all(&aad)?;
     let cipher = keys.file_cipher(&header.nonce);
-    let chunks = gathered.len.div_ceil(CHUNK_LEN as u64).max(1);
-    let spill: Box<dyn Read + '_> = match &gathered.spill {
-        Some(file) => Box::new(file),
-        None => Box::new(io::empty()),
+    let total = len.div_ceil(CHUNK_LEN as u64).max(1);
+    let seal = |i: u64, chunk: &mut Vec<u8>| -> Result<(), ()> {
+        cipher.seal_chunk(i, i + 1 == total, &aad, chunk);
+        Ok(())
     };
-    let mut source = (&gathered.head[..]).chain(spill);
-    let mut chunk = Vec::with_capacity(SEALED_CHUNK_LEN);
-    for index in 0..chunks {
-        chunk.resize(CHUNK_LEN, 0);
-        let n = read_full(&mut source, &mut chunk)?;
-        chunk.truncate(n);
-        cipher.seal_chunk(index, index + 1 == chunks, &aad, &mut chunk);
-        out.write_all(&chunk)?;
+    let mut pool: Vec<Vec<u8>> = (0..BATCH_CHUNKS)
+        .map(|_| Vec::with_capacity(SEALED_CHUNK_LEN))
+        .collect();
+    if len == 0 {
+        let empty = &mut pool[..1];
+        empty[0].clear();
+        let _ = for_each_chunk(0, empty, &seal);
+        return out.write_all(&empty[0]);
+    }
+    let mut index = 0u64;
+    read_ahead(input, BATCH_CHUNKS * CHUNK_LEN, |data| {
+        let count = data.len().div_ceil(CHUNK_LEN);
+        let batch = &mut pool[..count];
+        for (chunk, plain) in batch.iter_mut().zip(data.chunks(CHUNK_LEN)) {
+            chunk.clear();
+            chunk.extend_from_slice(plain);
+        }
+        let _ = for_each_chunk(index, batch, &seal);
+        for chunk in batch.iter() {
+            out.write_all(chunk)?;
+        }
+        index += count as u64;
+        Ok(())
+    })?;
+    if index != total {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the input changed while it was being encrypted",
+        ));
     }
     Ok(())
 }
@@ -189,7 +267,8 @@ pub fn encrypt_bytes(keys: &Subkeys, plaintext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(
         HEADER_LEN + plaintext.len() + TAG_LEN * (plaintext.len() / CHUNK_LEN + 1),
     );
-    encrypt(keys, &mut &plaintext[..], &mut out).expect("writing to memory cannot fail");
+    encrypt(keys, &mut io::Cursor::new(plaintext), &mut out)
+        .expect("writing to memory cannot fail");
     out
 }
 
@@ -205,32 +284,56 @@ pub fn decrypt<'k>(
     let keys = find_key(&header.key_id).ok_or(FormatError::UnknownKey(header.key_id))?;
     let aad = header.to_bytes();
     let cipher = keys.file_cipher(&header.nonce);
-    // One byte of look-ahead tells whether a full chunk is the last one.
-    let mut buf = vec![0u8; SEALED_CHUNK_LEN + 1];
-    let mut carried = 0usize;
+    // Read a batch of sealed chunks plus one byte of look-ahead, which tells
+    // whether the batch's last chunk is the blob's last.
+    let mut pool: Vec<Vec<u8>> = (0..BATCH_CHUNKS)
+        .map(|_| Vec::with_capacity(SEALED_CHUNK_LEN + 1))
+        .collect();
+    let mut carried: Option<u8> = None;
     let mut index = 0u64;
     loop {
-        let n = carried + read_full(input, &mut buf[carried..])?;
-        if n == 0 {
-            return Err(FormatError::MissingFinalChunk);
+        let mut used = 0;
+        let mut last_index = None;
+        while used < BATCH_CHUNKS {
+            let chunk = &mut pool[used];
+            chunk.clear();
+            chunk.extend(carried.take());
+            let had = chunk.len();
+            chunk.resize(SEALED_CHUNK_LEN + 1, 0);
+            let n = had + read_full(input, &mut chunk[had..])?;
+            if n == 0 {
+                // Only possible before the first chunk: every full chunk carries a look-ahead byte.
+                return Err(FormatError::MissingFinalChunk);
+            }
+            used += 1;
+            if n > SEALED_CHUNK_LEN {
+                carried = Some(chunk[SEALED_CHUNK_LEN]);
+                chunk.truncate(SEALED_CHUNK_LEN);
+            } else {
+                chunk.truncate(n);
+                last_index = Some(index + used as u64 - 1);
+                break;
+            }
         }
-        let last = n <= SEALED_CHUNK_LEN;
-        let len = n.min(SEALED_CHUNK_LEN);
-        // An empty final chunk is only canonical as the sole chunk of an empty file.
-        if last && len == TAG_LEN && index > 0 {
-            return Err(FormatError::Authentication(index));
+        let batch = &mut pool[..used];
+        let open = |i: u64, chunk: &mut Vec<u8>| -> Result<(), FormatError> {
+            let last = Some(i) == last_index;
+            // An empty final chunk is only canonical as the sole chunk of an empty file.
+            if last && chunk.len() == TAG_LEN && i > 0 {
+                return Err(FormatError::Authentication(i));
+            }
+            cipher
+                .open_chunk(i, last, &aad, chunk)
+                .map_err(|_| FormatError::Authentication(i))
+        };
+        for_each_chunk(index, batch, &open)?;
+        for chunk in batch.iter() {
+            out.write_all(chunk)?;
         }
-        let mut chunk = buf[..len].to_vec();
-        cipher
-            .open_chunk(index, last, &aad, &mut chunk)
-            .map_err(|_| FormatError::Authentication(index))?;
-        out.write_all(&chunk)?;
-        if last {
+        index += used as u64;
+        if last_index.is_some() {
             return Ok(());
         }
-        buf[0] = buf[SEALED_CHUNK_LEN];
-        carried = 1;
-        index += 1;
     }
 }
 
@@ -283,8 +386,8 @@ mod tests {
     }
 
     #[test]
-    fn spills_large_plaintext_and_stays_deterministic() {
-        round_trip(SPILL_THRESHOLD + 3 * CHUNK_LEN + 17);
+    fn many_batches_round_trip() {
+        round_trip(BATCH_CHUNKS * 3 * CHUNK_LEN + 17);
     }
 
     #[test]

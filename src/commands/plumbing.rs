@@ -2,9 +2,12 @@
 
 use crate::cli::FilterArgs;
 use crate::filter::process::{self, Command};
+use crate::filter::spool::Spool;
 use crate::filter::FilterKeys;
 use anyhow::{Context, Result};
-use std::io::{self, BufWriter, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Seek, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 
 fn display_path(args: &FilterArgs) -> &str {
@@ -13,18 +16,35 @@ fn display_path(args: &FilterArgs) -> &str {
 
 pub fn clean(args: &FilterArgs) -> Result<()> {
     let keys = FilterKeys::load(&args.key.name)?;
-    let mut out = BufWriter::new(io::stdout().lock());
     let path = display_path(args);
-    keys.clean(path, &mut io::stdin().lock(), &mut out)
-        .with_context(|| path.to_owned())?;
+    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    // Clean reads its input twice (the nonce depends on all of it). Standard
+    // input redirected from a file can simply be re-read; a pipe (what git
+    // gives) is spooled in bounded memory.
+    match seekable_stdin() {
+        Some(mut file) => keys.clean(path, &mut file, &mut out),
+        None => keys.clean(
+            path,
+            &mut Spool::from_reader(&mut io::stdin().lock())?,
+            &mut out,
+        ),
+    }
+    .with_context(|| path.to_owned())?;
     out.flush()?;
     Ok(())
 }
 
+/// Standard input as a file positioned at its start, if it is a regular file.
+fn seekable_stdin() -> Option<File> {
+    let mut file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let regular = file.metadata().ok()?.is_file();
+    (regular && file.stream_position().ok()? == 0).then_some(file)
+}
+
 pub fn smudge(args: &FilterArgs) -> Result<()> {
     let keys = FilterKeys::load(&args.key.name)?;
-    let mut out = BufWriter::new(io::stdout().lock());
     let path = display_path(args);
+    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     keys.smudge(path, &mut io::stdin().lock(), &mut out)
         .with_context(|| path.to_owned())?;
     out.flush()?;
@@ -35,15 +55,14 @@ pub fn filter_process(name: &str) -> Result<()> {
     let keys = FilterKeys::load(name)?;
     let stdin = io::stdin().lock();
     let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    process::serve(stdin, stdout, &mut |request| {
-        let mut out = Vec::with_capacity(request.content.len() + 128);
-        let mut input = &request.content[..];
-        match request.command {
-            Command::Clean => keys.clean(&request.pathname, &mut input, &mut out)?,
-            Command::Smudge => keys.smudge(&request.pathname, &mut input, &mut out)?,
-        }
-        Ok(out)
-    })
+    process::serve(
+        stdin,
+        stdout,
+        &mut |request, content, out| match request.command {
+            Command::Clean => keys.clean(&request.pathname, content, out),
+            Command::Smudge => keys.smudge(&request.pathname, content, out),
+        },
+    )
     .context("filter-process stopped")
 }
 

@@ -3,13 +3,14 @@
 
 pub mod pktline;
 pub mod process;
+pub mod spool;
 
 use crate::crypto::{KeyId, Subkeys};
 use crate::format::{self, read_full, FormatError, Header, HEADER_LEN, MAGIC};
 use crate::key::Key;
 use crate::repo::Repo;
 use anyhow::{bail, Result};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// The keys a filter run needs: every installed key (smudge and textconv pick
 /// one by the id in the blob header) and the newest generation of the key this
@@ -54,12 +55,17 @@ impl FilterKeys {
 
     /// Plaintext → blob. `path` is only used in messages; callers name the file in errors. Input that is already a git-secret blob passes through
     /// unchanged (clean must be idempotent); in a locked repo plaintext is refused.
-    pub fn clean(&self, path: &str, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
-        let mut prefix = [0u8; HEADER_LEN];
-        let n = read_full(input, &mut prefix)?;
-        let prefix = &prefix[..n];
-        if prefix.starts_with(MAGIC) {
-            out.write_all(prefix)?;
+    pub fn clean<R: Read + Seek + Send + ?Sized>(
+        &self,
+        path: &str,
+        input: &mut R,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let start = input.stream_position()?;
+        let mut magic = [0u8; MAGIC.len()];
+        let n = read_full(&mut *input, &mut magic)?;
+        input.seek(SeekFrom::Start(start))?;
+        if magic[..n] == MAGIC[..] {
             io::copy(input, out)?;
             return Ok(());
         }
@@ -70,7 +76,7 @@ impl FilterKeys {
                 self.name
             );
         };
-        format::encrypt(self.keys[current].subkeys(), &mut prefix.chain(input), out)?;
+        format::encrypt(self.keys[current].subkeys(), input, out)?;
         Ok(())
     }
 

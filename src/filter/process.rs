@@ -7,16 +7,21 @@
 //! * A request is read completely (keys, content, flush) before anything is
 //!   written: git writes the whole file before reading, so writing early
 //!   deadlocks once the pipe fills.
-//! * A handler error becomes `status=error` (git then fails the file; with
-//!   `required=true` the git command fails) and the loop goes on.
+//! * Content is spooled (bounded memory, see [`Spool`]) and the response is
+//!   streamed: `status=success` goes out with the first output byte. A handler
+//!   error before any output becomes `status=error`; after some output, the
+//!   content ends and the trailing list says `status=error`, so git discards
+//!   what it got. Either way git fails the file (with `required=true` the git
+//!   command fails) and the loop goes on.
 //! * A malformed stream, an unknown `command=` (git only sends commands for
 //!   negotiated capabilities, and we cannot tell whether content would follow)
 //!   or EOF inside a request is fatal: `serve` returns `Err` and the caller exits.
 //!   EOF between requests is the normal end.
 
-use super::pktline::{strip_lf, Packet, Reader, Writer};
+use super::pktline::{strip_lf, Packet, Reader, Writer, MAX_DATA};
+use super::spool::Spool;
 use anyhow::{anyhow, bail, Context, Result};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -38,8 +43,10 @@ pub struct Request {
     pub command: Command,
     /// Path relative to the top of the worktree (lossily decoded if not UTF-8).
     pub pathname: String,
-    pub content: Vec<u8>,
 }
+
+/// Filters one file: reads its content from the spool, writes the result.
+pub type Handler<'a> = dyn FnMut(&Request, &mut Spool, &mut dyn Write) -> Result<()> + 'a;
 
 /// Quotes (and truncates) protocol bytes for error messages.
 fn show(bytes: &[u8]) -> String {
@@ -108,7 +115,7 @@ fn handshake<R: Read, W: Write>(
 }
 
 /// Reads one whole request; `Ok(None)` at a clean EOF between requests.
-fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<Request>> {
+fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spool)>> {
     let first = match reader.read_packet().context("while reading a request")? {
         None => return Ok(None),
         Some(Packet::Flush) => bail!("git sent an empty request (flush without keys)"),
@@ -136,47 +143,105 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<Request>> {
     }
     let command = command.ok_or_else(|| anyhow!("git sent a request without `command=`"))?;
     let pathname = pathname.ok_or_else(|| anyhow!("git sent a request without `pathname=`"))?;
-    let mut content = Vec::new();
+    let mut content = Spool::new();
     reader
         .read_content_to(&mut content)
         .with_context(|| format!("while reading the content of {}", show(pathname.as_bytes())))?;
-    Ok(Some(Request {
-        command,
-        pathname,
-        content,
-    }))
+    content.rewind()?;
+    Ok(Some((Request { command, pathname }, content)))
+}
+
+/// The response content: sends `status=success` before the first byte, then
+/// content in full-size packets.
+struct Response<'a, W: Write> {
+    writer: &'a mut Writer<W>,
+    started: bool,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Response<'_, W> {
+    /// Ends the response after the handler returned `result`.
+    fn finish(mut self, result: &Result<()>) -> io::Result<()> {
+        match (result.is_ok(), self.started) {
+            (true, _) => {
+                self.start()?;
+                self.emit()?;
+                self.writer.write_flush()?; // end of content
+                self.writer.write_flush()?; // empty list: status stays "success"
+            }
+            (false, false) => {
+                self.writer.write_text("status=error")?;
+                self.writer.write_flush()?;
+            }
+            (false, true) => {
+                // Git discards the partial content when the trailing status is an error.
+                self.emit()?;
+                self.writer.write_flush()?;
+                self.writer.write_text("status=error")?;
+                self.writer.write_flush()?;
+            }
+        }
+        self.writer.flush()
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if !self.started {
+            self.writer.write_text("status=success")?;
+            self.writer.write_flush()?;
+            self.started = true;
+        }
+        Ok(())
+    }
+
+    fn emit(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.writer.write_packet(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for Response<'_, W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        self.start()?;
+        let n = data.len().min(MAX_DATA - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == MAX_DATA {
+            self.emit()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Runs the protocol on `input`/`output` (git's pipes: wrap stdout in a
 /// `BufWriter`; it is flushed after every response) until git closes `input`.
 /// `handler` maps one file's content to the filtered content.
-pub fn serve<R: Read, W: Write>(
-    input: R,
-    output: W,
-    handler: &mut dyn FnMut(&Request) -> Result<Vec<u8>>,
-) -> Result<()> {
+pub fn serve<R: Read, W: Write>(input: R, output: W, handler: &mut Handler<'_>) -> Result<()> {
     let mut reader = Reader::new(input);
     let mut writer = Writer::new(output);
     handshake(&mut reader, &mut writer).context("filter protocol handshake failed")?;
-    while let Some(request) = read_request(&mut reader)? {
-        match handler(&request) {
-            Ok(out) => {
-                writer.write_text("status=success")?;
-                writer.write_flush()?;
-                writer.write_content(&out)?;
-                writer.write_flush()?;
-                writer.write_flush()?; // empty list: status stays "success"
-            }
-            Err(e) => {
-                let msg = format!("{e:#}").replace(['\n', '\r'], " ");
-                let path = request.pathname.replace(['\n', '\r'], "\\n");
-                // Ignore failures to report: stdout carries the protocol, not stderr.
-                let _ = writeln!(io::stderr().lock(), "git-secret: {path}: {msg}");
-                writer.write_text("status=error")?;
-                writer.write_flush()?;
-            }
+    while let Some((request, mut content)) = read_request(&mut reader)? {
+        let mut response = Response {
+            writer: &mut writer,
+            started: false,
+            buf: Vec::new(),
+        };
+        let result = handler(&request, &mut content, &mut response);
+        if let Err(e) = &result {
+            let msg = format!("{e:#}").replace(['\n', '\r'], " ");
+            let path = request.pathname.replace(['\n', '\r'], "\\n");
+            // Ignore failures to report: stdout carries the protocol, not stderr.
+            let _ = writeln!(io::stderr().lock(), "git-secret: {path}: {msg}");
         }
-        writer.flush()?;
+        response.finish(&result)?;
     }
     Ok(())
 }
@@ -241,21 +306,35 @@ mod tests {
 
     /// Serves `input` with a handler that reverses content (clean appends `!`)
     /// and fails on content starting with `FAIL`; returns (result, output, requests seen).
-    fn run(input: &[u8]) -> (Result<()>, Vec<u8>, Vec<Request>) {
+    /// A request as the handler saw it.
+    #[derive(Debug)]
+    struct Seen {
+        command: Command,
+        pathname: String,
+        content: Vec<u8>,
+    }
+
+    fn run(input: &[u8]) -> (Result<()>, Vec<u8>, Vec<Seen>) {
         let mut seen = Vec::new();
         let mut out = Vec::new();
-        let result = serve(input, &mut out, &mut |req: &Request| {
-            seen.push(req.clone());
-            if req.content.starts_with(b"FAIL") {
-                Err(anyhow!("bad input").context("cannot filter"))
-            } else {
-                let mut v = req.content.clone();
-                v.reverse();
-                if req.command == Command::Clean {
-                    v.extend_from_slice(b"!");
-                }
-                Ok(v)
+        let result = serve(input, &mut out, &mut |req, spool, response| {
+            let mut content = Vec::new();
+            spool.read_to_end(&mut content)?;
+            seen.push(Seen {
+                command: req.command,
+                pathname: req.pathname.clone(),
+                content: content.clone(),
+            });
+            if content.starts_with(b"FAIL") {
+                return Err(anyhow!("bad input").context("cannot filter"));
             }
+            let mut v = content;
+            v.reverse();
+            if req.command == Command::Clean {
+                v.extend_from_slice(b"!");
+            }
+            response.write_all(&v)?;
+            Ok(())
         });
         (result, out, seen)
     }
@@ -330,6 +409,32 @@ mod tests {
         let (result, out, _) = run(&input);
         result.unwrap();
         assert!(out.ends_with(b"0013status=success\n000000000000"));
+    }
+
+    #[test]
+    fn error_after_partial_output_ends_with_status_error() {
+        let input = Git::new()
+            .handshake()
+            .request("smudge", "a", &[], b"x")
+            .bytes();
+        let mut out = Vec::new();
+        serve(&input[..], &mut out, &mut |_, _, response| {
+            response.write_all(b"partial")?;
+            Err(anyhow!("chunk 3 failed authentication"))
+        })
+        .unwrap();
+        let items = transcript(&out);
+        assert_eq!(
+            items[HANDSHAKE_REPLY.len()..],
+            [
+                "status=success",
+                "<flush>",
+                "<7 bytes>",
+                "<flush>",
+                "status=error",
+                "<flush>"
+            ]
+        );
     }
 
     #[test]
@@ -509,6 +614,6 @@ mod tests {
             }
         }
         let input = Git::new().handshake().bytes();
-        assert!(serve(&input[..], Broken, &mut |_: &Request| Ok(Vec::new())).is_err());
+        assert!(serve(&input[..], Broken, &mut |_, _, _| Ok(())).is_err());
     }
 }

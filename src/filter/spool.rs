@@ -1,0 +1,141 @@
+//! A rewindable buffer for a file's content in bounded memory: the first
+//! [`MEMORY_LIMIT`] bytes stay in memory, the rest goes to an unlinked temp
+//! file (so a crash leaves nothing behind). Clean needs two passes over the
+//! plaintext (the nonce depends on all of it) and the filter protocol must read
+//! a whole file before answering, so both keep content here.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+/// Bytes kept in memory before spilling to disk.
+pub const MEMORY_LIMIT: usize = 8 << 20;
+
+#[derive(Default)]
+pub struct Spool {
+    head: Vec<u8>,
+    tail: Option<File>,
+    len: u64,
+    pos: u64,
+}
+
+impl Spool {
+    pub fn new() -> Spool {
+        Spool::default()
+    }
+
+    /// Reads `input` to its end into a new spool, positioned at the start.
+    pub fn from_reader(input: &mut dyn Read) -> io::Result<Spool> {
+        let mut spool = Spool::new();
+        io::copy(input, &mut spool)?;
+        spool.rewind()?;
+        Ok(spool)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = MEMORY_LIMIT - self.head.len();
+        let n = if room > 0 {
+            let n = data.len().min(room);
+            self.head.extend_from_slice(&data[..n]);
+            n
+        } else {
+            let file = match &mut self.tail {
+                Some(file) => file,
+                None => self.tail.insert(tempfile::tempfile()?),
+            };
+            file.write(data)?
+        };
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for Spool {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let head_len = self.head.len() as u64;
+        if self.pos < head_len {
+            let start = self.pos as usize;
+            let n = buf.len().min(self.head.len() - start);
+            buf[..n].copy_from_slice(&self.head[start..start + n]);
+            self.pos += n as u64;
+            return Ok(n);
+        }
+        let Some(file) = &mut self.tail else {
+            return Ok(0);
+        };
+        let n = file.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Spool {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+        };
+        let target = target.filter(|t| *t <= self.len).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek outside the spooled content",
+            )
+        })?;
+        let head_len = self.head.len() as u64;
+        if let Some(file) = &mut self.tail {
+            file.seek(SeekFrom::Start(target.saturating_sub(head_len)))?;
+        }
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spills_past_the_limit_and_rewinds() {
+        let data: Vec<u8> = (0..MEMORY_LIMIT + 100_000)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut spool = Spool::from_reader(&mut &data[..]).unwrap();
+        assert_eq!(spool.len(), data.len() as u64);
+        assert!(spool.tail.is_some(), "content past the limit goes to disk");
+        for _ in 0..2 {
+            let mut back = Vec::new();
+            spool.read_to_end(&mut back).unwrap();
+            assert_eq!(back, data);
+            spool.rewind().unwrap();
+        }
+        spool
+            .seek(SeekFrom::Start(MEMORY_LIMIT as u64 - 1))
+            .unwrap();
+        let mut two = [0u8; 2];
+        spool.read_exact(&mut two).unwrap();
+        assert_eq!(two, data[MEMORY_LIMIT - 1..MEMORY_LIMIT + 1]);
+    }
+
+    #[test]
+    fn small_content_stays_in_memory() {
+        let mut spool = Spool::from_reader(&mut &b"abc"[..]).unwrap();
+        assert!(spool.tail.is_none());
+        let mut back = String::new();
+        spool.read_to_string(&mut back).unwrap();
+        assert_eq!(back, "abc");
+    }
+}
