@@ -77,6 +77,24 @@ pub enum Command {
         #[command(flatten)]
         key: KeyName,
     },
+    /// [plumbing] Three-way merge of encrypted files (git's merge driver: %O %A %B %L %P %X %S %Y)
+    Merge {
+        #[command(flatten)]
+        key: KeyName,
+        /// The common ancestor's version (%O)
+        base: PathBuf,
+        /// Our version (%A); receives the encrypted result
+        ours: PathBuf,
+        /// Their version (%B)
+        theirs: PathBuf,
+        /// Conflict marker size (%L)
+        marker_size: Option<String>,
+        /// The file's path in the repository (%P)
+        path: Option<String>,
+        /// Labels for ours, base and theirs (%X %S %Y)
+        #[arg(num_args = 0..=3)]
+        labels: Vec<String>,
+    },
     /// [plumbing] Print the plaintext of FILE for git diff (git's textconv)
     Textconv {
         #[arg(value_name = "FILE")]

@@ -23,6 +23,23 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Smudge(args) => plumbing::smudge(&args),
         Command::FilterProcess { key } => plumbing::filter_process(&key.name),
         Command::Textconv { file } => plumbing::textconv(&file),
+        Command::Merge {
+            key,
+            base,
+            ours,
+            theirs,
+            marker_size,
+            path,
+            labels,
+        } => plumbing::merge(
+            &key.name,
+            &base,
+            &ours,
+            &theirs,
+            marker_size.as_deref(),
+            path.as_deref(),
+            &labels,
+        ),
     }
 }
 
@@ -65,6 +82,14 @@ pub fn config_entries(name: &str) -> Result<Vec<(String, String)>> {
             format!("{exe} textconv --"),
         ),
         (format!("diff.{driver}.cachetextconv"), "false".to_owned()),
+        (
+            format!("merge.{driver}.name"),
+            format!("git-secret merge driver (key {name})"),
+        ),
+        (
+            format!("merge.{driver}.driver"),
+            format!("{exe} merge{key_arg} -- %O %A %B %L %P %X %S %Y"),
+        ),
     ])
 }
 
@@ -88,7 +113,11 @@ pub fn is_configured(repo: &Repo, name: &str) -> bool {
 /// Removes the configuration `configure` wrote (used to undo a failed unlock).
 pub fn unconfigure(repo: &Repo, name: &str) {
     let driver = driver_name(name);
-    for section in [format!("filter.{driver}"), format!("diff.{driver}")] {
+    for section in [
+        format!("filter.{driver}"),
+        format!("diff.{driver}"),
+        format!("merge.{driver}"),
+    ] {
         let _ = repo.run_git(&["config", "--local", "--remove-section", &section], None);
     }
 }

@@ -1,6 +1,7 @@
 //! The commands git runs: clean, smudge, filter-process, textconv.
 
 use crate::cli::FilterArgs;
+use crate::filter::merge::{self, MergeArgs, Merged};
 use crate::filter::process::{self, Command};
 use crate::filter::spool::Spool;
 use crate::filter::FilterKeys;
@@ -75,4 +76,37 @@ pub fn textconv(file: &Path) -> Result<()> {
     keys.textconv(&data, &mut out)?;
     out.flush()?;
     Ok(())
+}
+
+/// Exits 0 for a clean merge; a conflict is an `Err` only in the sense of exit
+/// status 1 (git then shows the conflict markers from `%A`).
+pub fn merge(
+    name: &str,
+    base: &Path,
+    ours: &Path,
+    theirs: &Path,
+    marker_size: Option<&str>,
+    path: Option<&str>,
+    labels: &[String],
+) -> Result<()> {
+    let keys = FilterKeys::load(name)?;
+    // Older git leaves unknown placeholders such as %X unexpanded.
+    let label = |i: usize| {
+        labels
+            .get(i)
+            .map(String::as_str)
+            .filter(|l| !(l.len() == 2 && l.starts_with('%')))
+    };
+    let args = MergeArgs {
+        base,
+        ours,
+        theirs,
+        marker_size,
+        path: path.unwrap_or("<file>"),
+        labels: [label(0), label(1), label(2)],
+    };
+    match merge::merge(&keys, &args)? {
+        Merged::Clean => Ok(()),
+        Merged::Conflict => std::process::exit(1),
+    }
 }

@@ -1,5 +1,6 @@
 //! One integration test binary: real git, temporary repositories, our binary.
 
 mod harness;
+mod merge;
 mod story;
 mod vectors;

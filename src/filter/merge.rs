@@ -1,0 +1,150 @@
+//! The merge driver (`merge.git-secret.driver`): git hands it the three
+//! versions in repository form (ciphertext) and stores whatever it leaves in
+//! `%A` as a blob *without cleaning it*, so `%A` must be ciphertext on success
+//! and on conflict alike. The text merge itself is `git merge-file`, so the
+//! result and the conflict markers are exactly git's.
+
+use super::FilterKeys;
+use crate::format::{self, FormatError};
+use crate::repo::Repo;
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// What git passes to the driver.
+pub struct MergeArgs<'a> {
+    pub base: &'a Path,
+    pub ours: &'a Path,
+    pub theirs: &'a Path,
+    pub marker_size: Option<&'a str>,
+    pub path: &'a str,
+    /// Labels for ours, base and theirs (`%X %S %Y`), when git provides them.
+    pub labels: [Option<&'a str>; 3],
+}
+
+/// Outcome for git: clean (exit 0) or conflict (exit 1).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Merged {
+    Clean,
+    Conflict,
+}
+
+/// Bytes git's own merge would treat as binary (a NUL in the first 8000).
+fn is_binary(data: &[u8]) -> bool {
+    data[..data.len().min(8000)].contains(&0)
+}
+
+pub fn merge(keys: &FilterKeys, args: &MergeArgs) -> Result<Merged> {
+    let path = args.path;
+    let read =
+        |file: &Path| fs::read(file).with_context(|| format!("cannot read {}", file.display()));
+    let mut versions = Vec::with_capacity(3);
+    for (side, file) in [
+        ("base", args.base),
+        ("ours", args.ours),
+        ("theirs", args.theirs),
+    ] {
+        let data = read(file)?;
+        // An add/add conflict has an empty base, which is not a blob of ours.
+        match format::decrypt_bytes(&data, |id| keys.find(id)) {
+            Ok(Some(plaintext)) => versions.push(plaintext),
+            Ok(None) => versions.push(data),
+            Err(e) => {
+                let hint = match e {
+                    FormatError::UnknownKey(_) if !keys.is_unlocked() => {
+                        "; run `git-secret unlock` and merge again".to_owned()
+                    }
+                    _ => String::new(),
+                };
+                eprintln!("git-secret: cannot merge {path}: {side} version: {e}{hint}. Keeping ours; resolve it by hand.");
+                return Ok(Merged::Conflict);
+            }
+        }
+    }
+    if versions.iter().any(|v| is_binary(v)) {
+        eprintln!(
+            "git-secret: cannot merge {path}: it is binary; keeping ours. Pick a side with \
+             `git checkout --ours -- {path}` or `--theirs`, then `git add`."
+        );
+        return Ok(Merged::Conflict);
+    }
+    if !keys.is_unlocked() {
+        eprintln!("git-secret: cannot merge {path}: the repository is locked; keeping ours. Unlock, then merge again.");
+        return Ok(Merged::Conflict);
+    }
+    let (merged, conflicts) = merge_file(&versions, args)?;
+    let mut blob = Vec::new();
+    keys.clean(path, &mut std::io::Cursor::new(&merged[..]), &mut blob)?;
+    write_result(args.ours, &blob)?;
+    Ok(if conflicts {
+        Merged::Conflict
+    } else {
+        Merged::Clean
+    })
+}
+
+/// Runs `git merge-file -p` on plaintext copies in a private temporary
+/// directory (0700, files 0600, removed on return). Returns the merged text
+/// and whether it has conflicts.
+fn merge_file(versions: &[Vec<u8>], args: &MergeArgs) -> Result<(Vec<u8>, bool)> {
+    let dir = tempfile::Builder::new()
+        .prefix("git-secret-merge")
+        .tempdir()
+        .context("cannot create a private temp dir")?;
+    let mut files = Vec::new();
+    for (name, data) in ["base", "ours", "theirs"].iter().zip(versions) {
+        let file = dir.path().join(name);
+        crate::key::write_secret_file(&file, data, false)?;
+        files.push(file);
+    }
+    let mut cmd = Command::new("git");
+    cmd.arg("merge-file").arg("-p");
+    if let Some(size) = args.marker_size.filter(|s| s.parse::<u32>().is_ok()) {
+        cmd.arg(format!("--marker-size={size}"));
+    }
+    if let Ok(repo) = Repo::discover() {
+        let style = repo
+            .git2()
+            .config()
+            .and_then(|c| c.get_string("merge.conflictStyle"))
+            .unwrap_or_default();
+        match style.as_str() {
+            "diff3" => drop(cmd.arg("--diff3")),
+            "zdiff3" => drop(cmd.arg("--zdiff3")),
+            _ => {}
+        }
+    }
+    let [ours, base, theirs] = args.labels;
+    for label in [
+        ours.unwrap_or("ours"),
+        base.unwrap_or("base"),
+        theirs.unwrap_or("theirs"),
+    ] {
+        cmd.arg("-L").arg(label);
+    }
+    cmd.arg(&files[1]).arg(&files[0]).arg(&files[2]);
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run git merge-file")?;
+    // Exit status: 0 clean, 1..=127 number of conflicts, anything else an error.
+    match output.status.code() {
+        Some(0) => Ok((output.stdout, false)),
+        Some(1..=127) => Ok((output.stdout, true)),
+        _ => bail!(
+            "git merge-file failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ),
+    }
+}
+
+/// Replaces `%A` with the encrypted result.
+fn write_result(ours: &Path, blob: &[u8]) -> Result<()> {
+    let mut file =
+        fs::File::create(ours).with_context(|| format!("cannot write {}", ours.display()))?;
+    file.write_all(blob)?;
+    file.sync_all()?;
+    Ok(())
+}
