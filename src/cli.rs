@@ -60,6 +60,14 @@ pub enum Command {
         /// Overwrite FILE if it exists
         #[arg(long)]
         force: bool,
+        /// Only the newest generation (default: every generation, so old commits stay readable)
+        #[arg(long)]
+        current: bool,
+    },
+    /// Make a new key generation, re-encrypt every file it covers and stage them
+    Rotate {
+        #[command(flatten)]
+        key: KeyName,
     },
     /// List marked files and whether each is stored encrypted; exit 1 on a plaintext leak
     Status {

@@ -205,6 +205,21 @@ impl Repo {
         )
     }
 
+    /// The content of the stage-0 index entry at `path`, re-reading the index
+    /// from disk; None if there is none or the index cannot be read by libgit2.
+    pub fn index_blob(&self, path: &str) -> Option<Vec<u8>> {
+        let mut index = self.repo.index().ok()?;
+        index.read(false).ok()?;
+        let entry = index.get_path(Path::new(path), 0)?;
+        Some(self.repo.find_blob(entry.id).ok()?.content().to_vec())
+    }
+
+    /// The file mode of the stage-0 index entry at `path`.
+    pub fn index_mode(&self, path: &str) -> Option<u32> {
+        let index = self.repo.index().ok()?;
+        index.get_path(Path::new(path), 0).map(|e| e.mode)
+    }
+
     /// The blob at `path` in HEAD, if HEAD exists and has it.
     pub fn head_oid(&self, path: &str) -> Option<Oid> {
         let tree = self.repo.head().ok()?.peel_to_tree().ok()?;

@@ -6,15 +6,20 @@ use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(name: &str, file: &str, force: bool) -> Result<()> {
+pub fn run(name: &str, file: &str, force: bool, current: bool) -> Result<()> {
     validate_name(name)?;
     let repo = Repo::discover()?;
     let keys = repo.key_store().load(name)?;
     if keys.is_empty() {
         bail!("this repository holds no key '{name}'; run `git-secret init` to create one, or `git-secret unlock KEYFILE`");
     }
-    let text = format_key_file(&keys.iter().collect::<Vec<_>>());
     let newest = keys.last().expect("checked non-empty");
+    let exported: Vec<_> = if current {
+        vec![newest]
+    } else {
+        keys.iter().collect()
+    };
+    let text = format_key_file(&exported);
     if file == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes())?;

@@ -4,6 +4,7 @@ pub mod export_key;
 pub mod init;
 pub mod lock;
 pub mod plumbing;
+pub mod rotate;
 pub mod status;
 pub mod unlock;
 
@@ -17,8 +18,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Init { key } => init::run(&key.name),
         Command::Unlock { files } => unlock::run(&files),
         Command::Lock { key, all, force } => lock::run(&key.name, all, force),
-        Command::ExportKey { key, file, force } => export_key::run(&key.name, &file, force),
+        Command::ExportKey {
+            key,
+            file,
+            force,
+            current,
+        } => export_key::run(&key.name, &file, force, current),
         Command::Status { paths } => status::run(&paths),
+        Command::Rotate { key } => rotate::run(&key.name),
         Command::Clean(args) => plumbing::clean(&args),
         Command::Smudge(args) => plumbing::smudge(&args),
         Command::FilterProcess { key } => plumbing::filter_process(&key.name),

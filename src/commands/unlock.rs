@@ -56,18 +56,26 @@ pub fn run(files: &[String]) -> Result<()> {
         );
     }
 
-    // Change state: keys, then config, then the work tree.
-    let was_configured: Vec<bool> = names.iter().map(|n| is_configured(&repo, n)).collect();
+    // Change state: keys, then config, then the work tree. Every key name the
+    // marked files use gets its filter configured, held or not: an unheld one
+    // runs in locked mode and so refuses to store plaintext at its paths.
+    let mut to_configure: BTreeSet<String> = marked.iter().map(|m| m.key_name.clone()).collect();
+    to_configure.extend(names.iter().cloned());
+    let unconfigured: Vec<String> = to_configure
+        .iter()
+        .filter(|n| !is_configured(&repo, n))
+        .cloned()
+        .collect();
     let undo = |repo: &Repo, to_install: &[(String, Vec<Key>, Vec<&Key>)]| {
-        for ((name, installed, _), configured) in to_install.iter().zip(&was_configured) {
+        for (name, installed, _) in to_install {
             let _ = if installed.is_empty() {
                 store.remove(name)
             } else {
                 store.save(name, &installed.iter().collect::<Vec<_>>())
             };
-            if !configured {
-                unconfigure(repo, name);
-            }
+        }
+        for name in &unconfigured {
+            unconfigure(repo, name);
         }
     };
     let result = (|| -> Result<()> {
@@ -80,6 +88,8 @@ pub fn run(files: &[String]) -> Result<()> {
             );
             ring.sort_by_key(|k| k.generation());
             store.save(name, &ring)?;
+        }
+        for name in &to_configure {
             configure(&repo, name)?;
         }
         repo.force_checkout(&paths)

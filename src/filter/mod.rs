@@ -20,6 +20,8 @@ pub struct FilterKeys {
     name: String,
     keys: Vec<Key>,
     current: Option<usize>,
+    /// For clean's look at the index after a rotation.
+    repo: Option<Repo>,
 }
 
 impl FilterKeys {
@@ -34,13 +36,16 @@ impl FilterKeys {
             name: name.to_owned(),
             keys,
             current,
+            repo: None,
         }
     }
 
     /// Loads the keys of the repository git is running us in.
     pub fn load(name: &str) -> Result<FilterKeys> {
         let repo = Repo::discover()?;
-        Ok(FilterKeys::new(name, repo.key_store().load_all()?))
+        let mut keys = FilterKeys::new(name, repo.key_store().load_all()?);
+        keys.repo = Some(repo);
+        Ok(keys)
     }
 
     pub fn find(&self, id: &KeyId) -> Option<&Subkeys> {
@@ -77,8 +82,54 @@ impl FilterKeys {
                 self.name
             );
         };
+        if let Some(stored) = self.older_generation_blob(path, input)? {
+            out.write_all(&stored)?;
+            return Ok(());
+        }
         format::encrypt(self.keys[current].subkeys(), input, out)?;
         Ok(())
+    }
+
+    /// After a rotation, the blob in the index may come from an older key
+    /// generation. If it encrypts exactly this plaintext (its nonce is the
+    /// keyed hash of the plaintext under that generation), return it unchanged,
+    /// so checking out an old commit does not make every secret look modified.
+    fn older_generation_blob<R: Read + Seek + ?Sized>(
+        &self,
+        path: &str,
+        input: &mut R,
+    ) -> Result<Option<Vec<u8>>> {
+        let generations = self.keys.iter().filter(|k| k.name() == self.name).count();
+        let (Some(repo), Some(current)) = (&self.repo, self.current) else {
+            return Ok(None);
+        };
+        if generations < 2 {
+            return Ok(None);
+        }
+        let Some(blob) = repo.index_blob(path) else {
+            return Ok(None);
+        };
+        let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) else {
+            return Ok(None);
+        };
+        let older = self.keys.iter().find(|k| {
+            k.name() == self.name && k.id() == header.key_id && k.id() != self.keys[current].id()
+        });
+        let Some(older) = older else {
+            return Ok(None);
+        };
+        let start = input.stream_position()?;
+        let mut hasher = older.subkeys().nonce_hasher();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = read_full(&mut *input, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        input.seek(SeekFrom::Start(start))?;
+        Ok((hasher.finish() == header.nonce).then_some(blob))
     }
 
     /// Blob → plaintext. Plaintext blobs (committed before the file was marked)

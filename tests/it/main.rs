@@ -3,4 +3,5 @@
 mod harness;
 mod merge;
 mod story;
+mod team;
 mod vectors;

@@ -1,0 +1,206 @@
+//! Team workflows: named keys and key rotation.
+
+use crate::harness::*;
+
+fn key_path(sandbox: &Sandbox, name: &str) -> String {
+    sandbox.path().join(name).to_str().unwrap().to_owned()
+}
+
+/// A repo with a default key for `dev/` and a `prod` key for `prod/`.
+fn two_keys(sandbox: &Sandbox) -> Repo<'_> {
+    let repo = sandbox.init_repo("ops");
+    repo.secret_ok(&["init"]);
+    repo.secret_ok(&["init", "-k", "prod"]);
+    repo.write(
+        ".gitattributes",
+        "dev/** filter=git-secret diff=git-secret merge=git-secret -text\n\
+         prod/** filter=git-secret-prod diff=git-secret-prod merge=git-secret-prod -text\n",
+    );
+    repo.write("dev/app.env", "DEV_TOKEN=dev-secret\n");
+    repo.write("prod/app.env", "PROD_TOKEN=prod-secret\n");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-qm", "two audiences"]);
+    repo
+}
+
+#[test]
+fn named_keys_give_each_audience_its_own_files() {
+    let sandbox = Sandbox::new();
+    let ops = two_keys(&sandbox);
+    let dev_blob = ops.stored("HEAD:dev/app.env");
+    let prod_blob = ops.stored("HEAD:prod/app.env");
+    assert!(is_encrypted(&dev_blob) && is_encrypted(&prod_blob));
+    assert_ne!(
+        dev_blob[11..27],
+        prod_blob[11..27],
+        "different key ids in the headers"
+    );
+    // Each key's filter process command differs (git shares one process per command string).
+    let process = ops.git(&["config", "--get-regexp", r"^filter\..*\.process$"]);
+    assert_eq!(process.lines().count(), 2, "{process}");
+    assert!(process.contains("filter-process -k prod"), "{process}");
+
+    let dev_key = key_path(&sandbox, "dev.key");
+    ops.secret_ok(&["export-key", &dev_key]);
+    let exported = std::fs::read_to_string(&dev_key).unwrap();
+    assert!(
+        exported.contains("name: default") && !exported.contains("name: prod"),
+        "only the default key"
+    );
+
+    // A developer who holds only the default key.
+    let dev = sandbox.clone_repo(&ops, "dev");
+    dev.secret_ok(&["unlock", &dev_key]);
+    assert_eq!(dev.read("dev/app.env"), b"DEV_TOKEN=dev-secret\n");
+    assert_eq!(dev.read("prod/app.env"), prod_blob, "prod stays ciphertext");
+    assert_eq!(dev.status(), "");
+    let status = dev.secret_ok(&["status"]);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("prod/app.env") && l.contains("'prod'") && l.contains("locked")),
+        "{status}"
+    );
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("dev/app.env") && l.contains("unlocked")),
+        "{status}"
+    );
+    // The developer cannot commit plaintext under prod/ (its filter is locked... or unconfigured).
+    dev.write("prod/new.env", "PROD_TOKEN=leak\n");
+    let out = dev.git_output(&["add", "prod/new.env"]);
+    let staged = dev.git(&["ls-files", "-s", "prod/new.env"]);
+    if out.status.success() && !staged.is_empty() {
+        let oid = staged.split_whitespace().nth(1).unwrap();
+        let blob = dev.stored(oid);
+        assert!(
+            !contains(&blob, b"PROD_TOKEN=leak"),
+            "plaintext staged under prod/ by a dev"
+        );
+    }
+}
+
+#[test]
+fn unlock_installs_every_key_of_a_concatenated_file_and_lock_all_removes_them() {
+    let sandbox = Sandbox::new();
+    let ops = two_keys(&sandbox);
+    let default_key = ops.secret_ok(&["export-key", "-"]);
+    let prod_key = ops.secret_ok(&["export-key", "-k", "prod", "-"]);
+    let both = key_path(&sandbox, "both.key");
+    std::fs::write(&both, format!("{default_key}{prod_key}")).unwrap();
+
+    let ci = sandbox.clone_repo(&ops, "ci");
+    ci.secret_ok(&["unlock", &both]);
+    assert_eq!(ci.read("dev/app.env"), b"DEV_TOKEN=dev-secret\n");
+    assert_eq!(ci.read("prod/app.env"), b"PROD_TOKEN=prod-secret\n");
+    assert_eq!(ci.status(), "");
+
+    ci.secret_ok(&["lock", "-k", "prod"]);
+    assert!(is_encrypted(&ci.read("prod/app.env")));
+    assert_eq!(ci.read("dev/app.env"), b"DEV_TOKEN=dev-secret\n");
+    ci.secret_ok(&["lock", "--all"]);
+    assert!(is_encrypted(&ci.read("dev/app.env")));
+    assert_eq!(ci.status(), "");
+    assert!(!ci.key_dir().exists() || std::fs::read_dir(ci.key_dir()).unwrap().next().is_none());
+}
+
+#[test]
+fn rotation_keeps_history_readable_and_old_checkouts_clean() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.init_repo("r");
+    repo.secret_ok(&["init"]);
+    repo.mark_default();
+    repo.write("secrets/a.env", "A=1\n");
+    repo.write("secrets/b.env", "B=1\n");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-qm", "before rotation"]);
+    let old_id = repo.stored("HEAD:secrets/a.env")[11..27].to_vec();
+
+    let out = repo.secret(&["rotate"]);
+    assert_success(&out, "rotate");
+    assert!(stderr(&out).contains("generation 2"), "{}", stderr(&out));
+    let staged = repo.git(&["diff", "--cached", "--name-only"]);
+    assert_eq!(
+        staged, "secrets/a.env\nsecrets/b.env\n",
+        "rotate stages every covered file"
+    );
+    repo.git(&["commit", "-qm", "rotate"]);
+    let new_blob = repo.stored("HEAD:secrets/a.env");
+    assert_ne!(new_blob[11..27].to_vec(), old_id, "new generation's key id");
+    assert_eq!(repo.status(), "");
+    assert_eq!(repo.read("secrets/a.env"), b"A=1\n");
+
+    // Check out the pre-rotation commit: plaintext, clean, also after touch; switch back works.
+    repo.git(&["checkout", "-q", "HEAD~1"]);
+    assert_eq!(repo.read("secrets/a.env"), b"A=1\n");
+    assert_eq!(repo.status(), "");
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    for f in ["secrets/a.env", "secrets/b.env"] {
+        std::fs::File::options()
+            .write(true)
+            .open(repo.dir.join(f))
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+    }
+    assert_eq!(
+        repo.status(),
+        "",
+        "old-generation blobs stay clean after touch"
+    );
+    repo.git(&["switch", "-q", "main"]);
+    assert_eq!(repo.status(), "");
+
+    // The exported ring holds both generations; `--current` only the new one.
+    let all = repo.secret_ok(&["export-key", "-"]);
+    assert!(
+        all.contains("generation: 1") && all.contains("generation: 2"),
+        "{all}"
+    );
+    let current = repo.secret_ok(&["export-key", "--current", "-"]);
+    assert!(
+        !current.contains("generation: 1") && current.contains("generation: 2"),
+        "{current}"
+    );
+
+    // Someone who only has the new generation reads the new commits but not the old ones.
+    let clone = sandbox.clone_repo(&repo, "newcomer");
+    clone.secret_stdin(&["unlock", "-"], current.as_bytes());
+    assert_eq!(clone.read("secrets/a.env"), b"A=1\n");
+    let out = clone.git_output(&["checkout", "-q", "HEAD~1"]);
+    assert!(
+        !out.status.success(),
+        "old generation must not decrypt without its key"
+    );
+    assert!(stderr(&out).contains("key id"), "{}", stderr(&out));
+
+    // Someone with the full ring reads both.
+    let full = sandbox.clone_repo(&repo, "veteran");
+    assert_success(
+        &full.secret_stdin(&["unlock", "-"], all.as_bytes()),
+        "unlock ring",
+    );
+    full.git(&["checkout", "-q", "HEAD~1"]);
+    assert_eq!(full.read("secrets/b.env"), b"B=1\n");
+}
+
+#[test]
+fn rotate_refuses_without_key_or_with_uncommitted_changes() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.init_repo("r");
+    repo.secret_ok(&["init"]);
+    repo.mark_default();
+    repo.write("secrets/a.env", "A=1\n");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-qm", "a"]);
+    repo.write("secrets/a.env", "A=2\n");
+    let before = repo.snapshot();
+    assert_refused(&repo.secret(&["rotate"]), "uncommitted changes");
+    assert_eq!(repo.snapshot(), before);
+    repo.git(&["checkout", "--", "secrets/a.env"]);
+    repo.secret_ok(&["lock"]);
+    let before = repo.snapshot();
+    assert_refused(&repo.secret(&["rotate"]), "unlock");
+    assert_eq!(repo.snapshot(), before);
+}
