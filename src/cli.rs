@@ -34,10 +34,16 @@ pub enum Command {
         key: KeyName,
     },
     /// Install key file(s) and decrypt the marked files in the work tree
+    ///
+    /// With no KEYFILE, uses the keys in your personal key ring that this
+    /// repository needs. Keys given as files are saved in the ring too.
     Unlock {
         /// Key files to install; `-` reads standard input
-        #[arg(value_name = "KEYFILE", required = true)]
+        #[arg(value_name = "KEYFILE")]
         files: Vec<String>,
+        /// Do not save the keys in your personal key ring
+        #[arg(long)]
+        no_ring: bool,
     },
     /// Remove the key and turn the marked files in the work tree back into ciphertext
     Lock {
@@ -55,8 +61,11 @@ pub enum Command {
         #[command(flatten)]
         key: KeyName,
         /// Destination file, or `-` for standard output
-        #[arg(value_name = "FILE")]
-        file: String,
+        #[arg(value_name = "FILE", required_unless_present = "to_ring")]
+        file: Option<String>,
+        /// Save the key in your personal key ring (instead of, or besides, FILE)
+        #[arg(long)]
+        to_ring: bool,
         /// Overwrite FILE if it exists
         #[arg(long)]
         force: bool,
@@ -64,6 +73,15 @@ pub enum Command {
         #[arg(long)]
         current: bool,
     },
+    /// List the keys held here and in your key ring (never the key material)
+    Keys,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to standard output
+    Man,
     /// Make a new key generation, re-encrypt every file it covers and stage them
     Rotate {
         #[command(flatten)]

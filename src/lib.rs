@@ -11,3 +11,4 @@ pub mod filter;
 pub mod format;
 pub mod key;
 pub mod repo;
+pub mod ring;

@@ -6,7 +6,13 @@ use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::Path;
 
-pub fn run(name: &str, file: &str, force: bool, current: bool) -> Result<()> {
+pub fn run(
+    name: &str,
+    file: Option<&str>,
+    force: bool,
+    current: bool,
+    to_ring: bool,
+) -> Result<()> {
     validate_name(name)?;
     let repo = Repo::discover()?;
     let keys = repo.key_store().load(name)?;
@@ -19,6 +25,15 @@ pub fn run(name: &str, file: &str, force: bool, current: bool) -> Result<()> {
     } else {
         keys.iter().collect()
     };
+    if to_ring {
+        let saved = crate::ring::Ring::open()?.store(&exported)?;
+        eprintln!(
+            "{} key '{name}' (id {}) in your key ring.",
+            if saved { "Saved" } else { "Already had" },
+            newest.id()
+        );
+    }
+    let Some(file) = file else { return Ok(()) };
     let text = format_key_file(&exported);
     if file == "-" {
         let mut stdout = std::io::stdout().lock();

@@ -2,6 +2,7 @@
 
 pub mod export_key;
 pub mod init;
+pub mod keys;
 pub mod lock;
 pub mod plumbing;
 pub mod rotate;
@@ -16,14 +17,26 @@ use anyhow::{Context, Result};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Init { key } => init::run(&key.name),
-        Command::Unlock { files } => unlock::run(&files),
+        Command::Unlock { files, no_ring } => unlock::run(&files, !no_ring),
         Command::Lock { key, all, force } => lock::run(&key.name, all, force),
         Command::ExportKey {
             key,
             file,
             force,
             current,
-        } => export_key::run(&key.name, &file, force, current),
+            to_ring,
+        } => export_key::run(&key.name, file.as_deref(), force, current, to_ring),
+        Command::Keys => keys::run(),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "git-secret", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Status { paths } => status::run(&paths),
         Command::Rotate { key } => rotate::run(&key.name),
         Command::Clean(args) => plumbing::clean(&args),

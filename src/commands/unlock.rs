@@ -4,12 +4,27 @@
 //! re-checkout fails, keys and config are put back as they were.
 
 use super::{configure, is_configured, list_paths, paths_for, unconfigure};
+use crate::crypto::KeyId;
 use crate::key::{read_key_file, Key};
-use crate::repo::{Repo, Stored};
+use crate::repo::{Marked, Repo, Stored};
+use crate::ring::Ring;
 use anyhow::{bail, Result};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-pub fn run(files: &[String]) -> Result<()> {
+/// Key ids the stored (index and HEAD) blobs of marked files carry, per key name.
+fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<BTreeMap<String, BTreeSet<KeyId>>> {
+    let mut needed: BTreeMap<String, BTreeSet<KeyId>> = BTreeMap::new();
+    for file in marked {
+        for oid in file.index_oid.into_iter().chain(repo.head_oid(&file.path)) {
+            if let Stored::Encrypted(id) = repo.stored(oid)? {
+                needed.entry(file.key_name.clone()).or_default().insert(id);
+            }
+        }
+    }
+    Ok(needed)
+}
+
+pub fn run(files: &[String], use_ring: bool) -> Result<()> {
     let mut keys: Vec<Key> = Vec::new();
     for file in files {
         for key in read_key_file(file)? {
@@ -24,12 +39,19 @@ pub fn run(files: &[String]) -> Result<()> {
     }
     let store = repo.key_store();
     let marked = repo.marked_files()?;
+    let needed = needed_ids(&repo, &marked)?;
+    let from_ring = files.is_empty();
+    if from_ring {
+        keys = keys_from_ring(&needed)?;
+    }
     let names: BTreeSet<String> = keys.iter().map(|k| k.name().to_owned()).collect();
 
     let mut to_install = Vec::new();
     for name in &names {
-        let given: Vec<&Key> = keys.iter().filter(|k| k.name() == name).collect();
-        check_key_matches(&repo, &marked, name, &given)?;
+        let no_ids = BTreeSet::new();
+        let needed = needed.get(name).unwrap_or(&no_ids);
+        let given = choose_generations(keys.iter().filter(|k| k.name() == name).collect(), needed)?;
+        check_key_matches(name, &given, needed)?;
         let installed = store.load(name)?;
         if given
             .iter()
@@ -99,6 +121,19 @@ pub fn run(files: &[String]) -> Result<()> {
         let _ = repo.force_checkout(&paths);
         return Err(e.context("unlock failed; the repository was left locked as it was"));
     }
+    if use_ring && !from_ring {
+        for (_, _, given) in &to_install {
+            match Ring::open().and_then(|ring| ring.store(given)) {
+                Ok(true) => eprintln!(
+                    "Saved the key in your key ring; next time `git-secret unlock` needs no file."
+                ),
+                Ok(false) => {}
+                Err(e) => {
+                    eprintln!("git-secret: warning: could not save the key in your key ring: {e:#}")
+                }
+            }
+        }
+    }
     for (name, _, given) in &to_install {
         let count = marked.iter().filter(|m| &m.key_name == name).count();
         let newest = given
@@ -120,35 +155,64 @@ pub fn run(files: &[String]) -> Result<()> {
 }
 
 /// Refuses a key that none of the stored files of its name were encrypted with.
-fn check_key_matches(
-    repo: &Repo,
-    marked: &[crate::repo::Marked],
-    name: &str,
-    given: &[&Key],
-) -> Result<()> {
-    let mut needed = BTreeSet::new();
-    for file in marked.iter().filter(|m| m.key_name == name) {
-        for oid in file.index_oid.into_iter().chain(repo.head_oid(&file.path)) {
-            if let Stored::Encrypted(id) = repo.stored(oid)? {
-                if given.iter().any(|k| k.id() == id) {
-                    return Ok(());
-                }
-                needed.insert(id.to_string());
+fn check_key_matches(name: &str, given: &[&Key], needed: &BTreeSet<KeyId>) -> Result<()> {
+    if needed.is_empty() || given.iter().any(|k| needed.contains(&k.id())) {
+        return Ok(());
+    }
+    let first = needed.iter().next().expect("checked non-empty");
+    bail!(
+        "this key is not the one this repository's files were encrypted with: key '{name}' has id {}, \
+         the files need {first}{}. Ask a teammate for the right key file (git-secret export-key)",
+        given[0].id(),
+        if needed.len() > 1 { format!(" (and {} other id(s))", needed.len() - 1) } else { String::new() }
+    );
+}
+
+/// Concatenated key files from several repositories may hold different keys
+/// with the same name and generation; keep the ones this repository uses.
+fn choose_generations<'k>(
+    mut given: Vec<&'k Key>,
+    needed: &BTreeSet<KeyId>,
+) -> Result<Vec<&'k Key>> {
+    given.sort_by_key(|k| (k.generation(), !needed.contains(&k.id())));
+    let mut chosen: Vec<&Key> = Vec::new();
+    for key in given {
+        match chosen.last() {
+            Some(last) if last.generation() == key.generation() => {
+                eprintln!(
+                    "git-secret: ignoring key '{}' generation {} id {}: another key with that name and generation is used here",
+                    key.name(),
+                    key.generation(),
+                    key.id()
+                );
             }
+            _ => chosen.push(key),
         }
     }
-    if let Some(first) = needed.iter().next() {
+    Ok(chosen)
+}
+
+/// With no key file given: the ring families holding an id the repository needs.
+fn keys_from_ring(needed: &BTreeMap<String, BTreeSet<KeyId>>) -> Result<Vec<Key>> {
+    let ring = Ring::open()?;
+    let all: BTreeSet<&KeyId> = needed.values().flatten().collect();
+    if all.is_empty() {
+        bail!("no key file given, and this repository has no encrypted files to match a key from your ring against; pass the key file: `git-secret unlock KEYFILE`");
+    }
+    let mut keys = Vec::new();
+    for family in ring.families()? {
+        if all.iter().any(|id| family.holds(id)) {
+            keys.extend(family.keys);
+        }
+    }
+    if keys.is_empty() {
+        let ids: Vec<String> = all.iter().map(|id| id.to_string()).collect();
         bail!(
-            "this key is not the one this repository's files were encrypted with: it has id {}, \
-             the files need {}{}. Ask a teammate for the right key file (git-secret export-key)",
-            given[0].id(),
-            first,
-            if needed.len() > 1 {
-                format!(" (and {} other id(s))", needed.len() - 1)
-            } else {
-                String::new()
-            }
+            "no key file given, and your key ring ({}) holds none of the keys this repository needs ({}); \
+             pass the key file: `git-secret unlock KEYFILE`",
+            ring.dir().display(),
+            ids.join(", ")
         );
     }
-    Ok(())
+    Ok(keys)
 }

@@ -204,3 +204,82 @@ fn rotate_refuses_without_key_or_with_uncommitted_changes() {
     assert_refused(&repo.secret(&["rotate"]), "unlock");
     assert_eq!(repo.snapshot(), before);
 }
+
+#[test]
+fn unlock_without_a_file_uses_the_personal_key_ring() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.init_repo("alice");
+    alice.secret_ok(&["init"]);
+    alice.mark_default();
+    alice.write("secrets/a.env", "A=1\n");
+    alice.git(&["add", "."]);
+    alice.git(&["commit", "-qm", "a"]);
+    // init writes nothing into the ring; export-key --to-ring does.
+    let ring = sandbox.home().join(".local/share/git-secret/ring");
+    assert!(!ring.exists(), "init must not touch the key ring");
+    alice.secret_ok(&["export-key", "--to-ring"]);
+    let files: Vec<_> = std::fs::read_dir(&ring)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(mode(&files[0]), 0o600);
+    assert_eq!(mode(&ring), 0o700);
+
+    let clone = sandbox.clone_repo(&alice, "clone");
+    let out = clone.secret(&["unlock"]);
+    assert_success(&out, "unlock from the ring");
+    assert_eq!(clone.read("secrets/a.env"), b"A=1\n");
+
+    // `keys` lists name, generation, id and source, never the material.
+    let listing = clone.secret_ok(&["keys"]);
+    let exported = alice.secret_ok(&["export-key", "-"]);
+    let material = exported
+        .lines()
+        .find_map(|l| l.strip_prefix("key: "))
+        .unwrap();
+    assert!(!listing.contains(material));
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("default") && l.contains("repository")),
+        "{listing}"
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.contains("default") && l.contains("ring")),
+        "{listing}"
+    );
+
+    // A repo whose key is not in the ring: a clear refusal naming the ring.
+    let other = sandbox.init_repo("other");
+    other.secret_ok(&["init"]);
+    other.mark_default();
+    other.write("secrets/b.env", "B=1\n");
+    other.git(&["add", "."]);
+    other.git(&["commit", "-qm", "b"]);
+    let other_clone = sandbox.clone_repo(&other, "other-clone");
+    let before = other_clone.snapshot();
+    assert_refused(&other_clone.secret(&["unlock"]), "key ring");
+    assert_eq!(other_clone.snapshot(), before);
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.init_repo("r");
+    for shell in ["bash", "zsh", "fish"] {
+        let script = repo.secret_ok(&["completions", shell]);
+        assert!(
+            script.contains("export-key") && script.contains("unlock"),
+            "{shell}"
+        );
+    }
+    let man = repo.secret_ok(&["man"]);
+    assert!(
+        man.contains(".TH") && man.contains("export\\-key"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+}
