@@ -91,6 +91,25 @@ pub enum Command {
     Status {
         /// Only these files or directories
         paths: Vec<String>,
+        /// Re-stage leaked files encrypted (needs the key)
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Refuse plaintext at marked paths: in the index (pre-commit) or in pushed commits (pre-receive, CI)
+    #[command(group = clap::ArgGroup::new("what").required(true))]
+    Check {
+        /// Check the staged blobs (what the next commit stores)
+        #[arg(long, group = "what")]
+        staged: bool,
+        /// Check the commits in OLD..NEW (all-zero OLD: the commits not on any other ref)
+        #[arg(long, value_name = "OLD..NEW", group = "what")]
+        range: Option<String>,
+    },
+    /// Report every plaintext blob at a marked path in history; exit 1 if any
+    Audit {
+        /// Revisions to walk, as for git rev-list (default: --all)
+        #[arg(value_name = "REV-RANGE", allow_hyphen_values = true)]
+        range: Vec<String>,
     },
 
     // Plumbing: configured by init/unlock, run by git.

@@ -32,6 +32,7 @@ pub fn key_name_of_driver(value: &str) -> Option<&str> {
 
 pub struct Repo {
     repo: Repository,
+    /// The work tree's top, or the git dir of a bare repository.
     top: PathBuf,
 }
 
@@ -44,6 +45,14 @@ pub struct Marked {
     pub index_oid: Option<Oid>,
 }
 
+/// Where `git check-attr` reads `.gitattributes` from.
+pub enum AttrSource {
+    WorkTree,
+    Index,
+    /// A commit or tree (`--source`), as in history checks.
+    Tree(String),
+}
+
 /// How a stored blob looks from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -54,6 +63,18 @@ pub enum Stored {
 }
 
 impl Repo {
+    /// Finds a repository, bare ones included (for history checks in server hooks).
+    pub fn discover_any() -> Result<Repo> {
+        let repo = Repository::open_from_env().map_err(|e| {
+            anyhow::anyhow!(
+                "not inside a git repository ({}); run this inside a git repository",
+                e.message()
+            )
+        })?;
+        let top = repo.workdir().unwrap_or(repo.path()).to_path_buf();
+        Ok(Repo { repo, top })
+    }
+
     /// Finds the repository the way git does (cwd, `GIT_DIR`, `GIT_WORK_TREE`).
     pub fn discover() -> Result<Repo> {
         let repo = Repository::open_from_env().map_err(|e| {
@@ -94,7 +115,7 @@ impl Repo {
         if std::env::var_os("GIT_DIR").is_some() {
             cmd.env("GIT_DIR", self.repo.path());
         }
-        if std::env::var_os("GIT_WORK_TREE").is_some() {
+        if std::env::var_os("GIT_WORK_TREE").is_some() && self.repo.workdir().is_some() {
             cmd.env("GIT_WORK_TREE", &self.top);
         }
         cmd.env_remove("GIT_PREFIX");
@@ -142,6 +163,12 @@ impl Repo {
     /// Tracked files marked with one of our filter drivers, with their key names.
     pub fn marked_files(&self) -> Result<Vec<Marked>> {
         let listing = self.run_git(&["ls-files", "-s", "-z"], None)?;
+        self.marked_in_listing(&listing, &[AttrSource::WorkTree])
+    }
+
+    /// Parses `git ls-files -s -z` output and keeps the paths whose `filter`
+    /// attribute names one of our drivers in any of `sources`.
+    pub fn marked_in_listing(&self, listing: &[u8], sources: &[AttrSource]) -> Result<Vec<Marked>> {
         let mut entries: Vec<(String, Option<Oid>)> = Vec::new();
         for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
             let record =
@@ -163,28 +190,63 @@ impl Repo {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+        let mut drivers: Vec<Option<String>> = vec![None; paths.len()];
+        for source in sources {
+            for (slot, found) in drivers.iter_mut().zip(self.key_names(&paths, source)?) {
+                if slot.is_none() {
+                    *slot = found;
+                }
+            }
+        }
+        Ok(entries
+            .into_iter()
+            .zip(drivers)
+            .filter_map(|((path, index_oid), key_name)| {
+                Some(Marked {
+                    path,
+                    key_name: key_name?,
+                    index_oid,
+                })
+            })
+            .collect())
+    }
+
+    /// For each path, the key name its `filter` attribute selects (if ours),
+    /// reading `.gitattributes` from `source`.
+    pub fn key_names(&self, paths: &[&str], source: &AttrSource) -> Result<Vec<Option<String>>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut input = Vec::new();
-        for (path, _) in &entries {
+        for path in paths {
             input.extend_from_slice(path.as_bytes());
             input.push(0);
         }
-        let attrs = self.run_git(&["check-attr", "-z", "--stdin", "filter"], Some(&input))?;
-        let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
-        let mut marked = Vec::new();
-        for ((path, oid), triple) in entries.into_iter().zip(fields.chunks(3)) {
-            let value = triple
-                .get(2)
-                .map(|v| String::from_utf8_lossy(v))
-                .unwrap_or_default();
-            if let Some(key_name) = key_name_of_driver(&value) {
-                marked.push(Marked {
-                    path,
-                    key_name: key_name.to_owned(),
-                    index_oid: oid,
-                });
+        let source_arg;
+        let mut args = vec!["check-attr", "-z", "--stdin"];
+        match source {
+            AttrSource::WorkTree => {}
+            AttrSource::Index => args.push("--cached"),
+            AttrSource::Tree(rev) => {
+                source_arg = format!("--source={rev}");
+                args.push(&source_arg);
             }
         }
-        Ok(marked)
+        args.push("filter");
+        let attrs = self.run_git(&args, Some(&input))?;
+        let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
+        Ok(fields
+            .chunks(3)
+            .take(paths.len())
+            .map(|triple| {
+                let value = triple
+                    .get(2)
+                    .map(|v| String::from_utf8_lossy(v))
+                    .unwrap_or_default();
+                key_name_of_driver(&value).map(str::to_owned)
+            })
+            .collect())
     }
 
     /// Classifies a stored blob by its header.

@@ -37,6 +37,7 @@ pub fn run(name: &str) -> Result<()> {
         let _ = store.remove(name);
         return Err(e);
     }
+    install_hook(&repo);
     let driver = crate::repo::driver_name(name);
     eprintln!(
         "Created key '{name}' (id {}) in {}.\n\
@@ -47,4 +48,11 @@ pub fn run(name: &str) -> Result<()> {
         store.path(name).display()
     );
     Ok(())
+}
+
+/// The pre-commit guard is a safety net, not a precondition: warn if it cannot be installed.
+pub fn install_hook(repo: &Repo) {
+    if let Err(e) = super::hook::install(repo) {
+        eprintln!("git-secret: warning: could not install the pre-commit hook: {e:#}");
+    }
 }

@@ -1,6 +1,8 @@
 //! One module per porcelain command, plus the git configuration they share.
 
+pub mod check;
 pub mod export_key;
+pub mod hook;
 pub mod init;
 pub mod keys;
 pub mod lock;
@@ -37,7 +39,10 @@ pub fn run(cli: Cli) -> Result<()> {
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
             Ok(())
         }
-        Command::Status { paths } => status::run(&paths),
+        Command::Status { paths, fix } => status::run(&paths, fix),
+        Command::Check { staged: true, .. } => check::staged(),
+        Command::Check { range, .. } => check::range(range.as_deref().unwrap_or_default()),
+        Command::Audit { range } => check::audit(&range),
         Command::Rotate { key } => rotate::run(&key.name),
         Command::Clean(args) => plumbing::clean(&args),
         Command::Smudge(args) => plumbing::smudge(&args),

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use std::collections::BTreeSet;
 use std::io::Write;
 
-pub fn run(filters: &[String]) -> Result<()> {
+pub fn run(filters: &[String], fix: bool) -> Result<()> {
     let repo = Repo::discover()?;
     let prefix = std::env::current_dir()
         .ok()
@@ -23,6 +23,7 @@ pub fn run(filters: &[String]) -> Result<()> {
     let held: BTreeSet<String> = repo.key_store().names()?.into_iter().collect();
     let mut out = std::io::stdout().lock();
     let mut leaks = 0;
+    let mut fixable: Vec<String> = Vec::new();
     let mut shown = 0;
     for file in repo.marked_files()? {
         if !wanted.is_empty()
@@ -50,6 +51,9 @@ pub fn run(filters: &[String]) -> Result<()> {
             .collect();
         let line = if !leaked_in.is_empty() {
             leaks += 1;
+            if index == Some(Stored::Plaintext) {
+                fixable.push(file.path.clone());
+            }
             format!(
                 "NOT ENCRYPTED  {}  (stored in plaintext in {}; key '{}')",
                 file.path,
@@ -72,6 +76,9 @@ pub fn run(filters: &[String]) -> Result<()> {
         writeln!(out, "{line}")?;
     }
     out.flush()?;
+    if fix && !fixable.is_empty() {
+        return fix_leaks(&repo, &fixable);
+    }
     if leaks > 0 {
         bail!(
             "{leaks} of {shown} marked file(s) are stored in plaintext. With the key unlocked, \
@@ -98,4 +105,33 @@ fn normalize(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Re-stages leaked files through the (unlocked) clean filter so the index
+/// holds ciphertext; the plaintext already committed stays in history.
+fn fix_leaks(repo: &Repo, paths: &[String]) -> Result<()> {
+    let mut args = vec!["--literal-pathspecs", "add", "--renormalize", "--"];
+    args.extend(paths.iter().map(String::as_str));
+    repo.run_git(&args, None).map_err(|e| {
+        e.context("could not re-stage the leaked files (is the key unlocked? `git-secret unlock`)")
+    })?;
+    let still: Vec<&String> = paths
+        .iter()
+        .filter(|p| {
+            repo.index_blob(p)
+                .is_none_or(|b| !b.starts_with(crate::format::MAGIC))
+        })
+        .collect();
+    if !still.is_empty() {
+        bail!(
+            "still not encrypted in the index:{}",
+            super::list_paths(&still)
+        );
+    }
+    eprintln!(
+        "Re-staged {} file(s) encrypted:{}\nCommit them. The plaintext versions remain in history: change those secrets.",
+        paths.len(),
+        super::list_paths(paths)
+    );
+    Ok(())
 }

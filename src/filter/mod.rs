@@ -76,6 +76,13 @@ impl FilterKeys {
             return Ok(());
         }
         let Some(current) = self.current else {
+            // Locked. Content identical to a plaintext blob already in the
+            // index (committed before the file was marked) stores nothing new;
+            // refusing it would break `git status` and checkouts.
+            if self.matches_index_blob(path, input)? {
+                io::copy(input, out)?;
+                return Ok(());
+            }
             bail!(
                 "refusing to store plaintext: key '{}' is locked in this repository. \
                  Run `git-secret unlock KEYFILE` first, or `git checkout -- {path}` to restore the encrypted file",
@@ -88,6 +95,32 @@ impl FilterKeys {
         }
         format::encrypt(self.keys[current].subkeys(), input, out)?;
         Ok(())
+    }
+
+    /// Whether `input` (from its current position) equals the index blob at `path`.
+    fn matches_index_blob<R: Read + Seek + ?Sized>(
+        &self,
+        path: &str,
+        input: &mut R,
+    ) -> Result<bool> {
+        let Some(blob) = self.repo.as_ref().and_then(|r| r.index_blob(path)) else {
+            return Ok(false);
+        };
+        let start = input.stream_position()?;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut offset = 0;
+        let same = loop {
+            let n = read_full(&mut *input, &mut buf)?;
+            if n == 0 {
+                break offset == blob.len();
+            }
+            if blob.get(offset..offset + n) != Some(&buf[..n]) {
+                break false;
+            }
+            offset += n;
+        };
+        input.seek(SeekFrom::Start(start))?;
+        Ok(same)
     }
 
     /// After a rotation, the blob in the index may come from an older key

@@ -1,0 +1,135 @@
+//! Leak checks that need no key (they read only blob headers):
+//! `check --staged` (the pre-commit guard), `check --range` (push gate for
+//! pre-receive hooks and CI) and `audit` (all of history).
+
+use super::list_paths;
+use crate::repo::{AttrSource, Repo, Stored};
+use anyhow::{bail, Context, Result};
+use git2::Oid;
+use std::collections::HashSet;
+use std::io::Write;
+
+/// Fails when a staged blob at a marked path (marked by the work tree's or
+/// the index's `.gitattributes`) is not encrypted.
+pub fn staged() -> Result<()> {
+    let repo = Repo::discover()?;
+    let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+    let marked = repo.marked_in_listing(&listing, &[AttrSource::WorkTree, AttrSource::Index])?;
+    let mut leaks = Vec::new();
+    for file in &marked {
+        if let Some(oid) = file.index_oid {
+            if repo.stored(oid)? == Stored::Plaintext {
+                leaks.push(file.path.clone());
+            }
+        }
+    }
+    if !leaks.is_empty() {
+        bail!(
+            "these marked files are staged in plaintext:{}\nNothing was committed. Unlock (`git-secret unlock`) and \
+             `git add` them again so they are encrypted, or unstage them with `git rm --cached -- PATH`",
+            list_paths(&leaks)
+        );
+    }
+    Ok(())
+}
+
+/// One plaintext blob found at a marked path in history.
+struct Leak {
+    commit: String,
+    path: String,
+    blob: Oid,
+}
+
+/// Checks the commits a push adds (`OLD..NEW`, all-zero ids as pre-receive gives them).
+pub fn range(range: &str) -> Result<()> {
+    let (old, new) = range
+        .split_once("..")
+        .context("expected a range OLD..NEW")?;
+    let zero = |id: &str| !id.is_empty() && id.bytes().all(|b| b == b'0');
+    let args: Vec<String> = if zero(new) {
+        return Ok(()); // a deletion adds nothing
+    } else if zero(old) || old.is_empty() {
+        vec![new.to_owned(), "--not".to_owned(), "--all".to_owned()]
+    } else {
+        vec![format!("{old}..{new}")]
+    };
+    let leaks = scan(&Repo::discover_any()?, &args)?;
+    report(&leaks, "these commits store marked files in plaintext")
+}
+
+/// Walks every commit reachable from REV-RANGE (default: all refs).
+pub fn audit(range: &[String]) -> Result<()> {
+    let args = if range.is_empty() {
+        vec!["--all".to_owned()]
+    } else {
+        range.to_vec()
+    };
+    let leaks = scan(&Repo::discover_any()?, &args)?;
+    report(&leaks, "history stores marked files in plaintext")?;
+    eprintln!("No plaintext found at marked paths in the commits checked.");
+    Ok(())
+}
+
+fn report(leaks: &[Leak], what: &str) -> Result<()> {
+    if leaks.is_empty() {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    for leak in leaks {
+        writeln!(
+            out,
+            "LEAK {}  {}  (blob {})",
+            leak.commit, leak.path, leak.blob
+        )?;
+    }
+    out.flush()?;
+    bail!(
+        "{what}: {} blob(s). Anyone with a clone can read them, so the real fix is to change those secrets. \
+         To also purge them from history, rewrite it (e.g. `git filter-repo --path PATH --invert-paths`) and force-push; \
+         every clone must then be re-cloned",
+        leaks.len()
+    )
+}
+
+/// Each plaintext blob at a path its commit's `.gitattributes` marks, reported
+/// once, at the oldest commit in `rev_args` that holds it.
+fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
+    let mut args = vec!["rev-list", "--reverse"];
+    args.extend(rev_args.iter().map(String::as_str));
+    args.push("--");
+    let commits =
+        String::from_utf8(repo.run_git(&args, None)?).context("unexpected rev-list output")?;
+    let mut seen: HashSet<Oid> = HashSet::new();
+    let mut leaks = Vec::new();
+    for commit in commits.lines() {
+        let listing = repo.run_git(&["ls-tree", "-r", "-z", "--full-tree", commit], None)?;
+        let mut entries = Vec::new();
+        for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+            let record = String::from_utf8_lossy(record);
+            let Some((meta, path)) = record.split_once('\t') else {
+                continue;
+            };
+            let fields: Vec<&str> = meta.split(' ').collect();
+            if fields.get(1) == Some(&"blob") {
+                if let Some(oid) = fields.get(2).and_then(|o| Oid::from_str(o).ok()) {
+                    entries.push((path.to_owned(), oid));
+                }
+            }
+        }
+        let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+        let names = repo.key_names(&paths, &AttrSource::Tree(commit.to_owned()))?;
+        for ((path, oid), name) in entries.iter().zip(names) {
+            if name.is_none() || !seen.insert(*oid) {
+                continue;
+            }
+            if repo.stored(*oid)? == Stored::Plaintext {
+                leaks.push(Leak {
+                    commit: commit[..12.min(commit.len())].to_owned(),
+                    path: path.clone(),
+                    blob: *oid,
+                });
+            }
+        }
+    }
+    Ok(leaks)
+}

@@ -1,0 +1,66 @@
+//! The pre-commit hook `init` and `unlock` install: it runs `check --staged`,
+//! so a plaintext blob at a marked path (a libgit2-based tool, a filter that
+//! was not configured) is never committed. It honours `core.hooksPath` and
+//! chains a hook that was already there instead of replacing it.
+
+use super::shell_quote;
+use crate::repo::Repo;
+use anyhow::{Context, Result};
+use std::fs;
+use std::path::PathBuf;
+
+/// Marks the hook as ours, so reinstalling updates it in place.
+const MARKER: &str = "# installed by git-secret";
+const CHAINED_SUFFIX: &str = ".git-secret-chained";
+
+fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
+    let out = repo.run_git(
+        &["rev-parse", "--path-format=absolute", "--git-path", "hooks"],
+        None,
+    )?;
+    Ok(PathBuf::from(
+        String::from_utf8(out)
+            .context("hooks path is not UTF-8")?
+            .trim(),
+    ))
+}
+
+/// Installs (or refreshes) the pre-commit hook; returns its path.
+pub fn install(repo: &Repo) -> Result<PathBuf> {
+    let dir = hooks_dir(repo)?;
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let hook = dir.join("pre-commit");
+    let chained = dir.join(format!("pre-commit{CHAINED_SUFFIX}"));
+    if let Ok(existing) = fs::read_to_string(&hook) {
+        if !existing.contains(MARKER) && !chained.exists() {
+            fs::rename(&hook, &chained)
+                .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
+            eprintln!(
+                "Kept your existing pre-commit hook; it now runs after git-secret's check ({}).",
+                chained.display()
+            );
+        }
+    } else if hook.symlink_metadata().is_ok() && !chained.exists() {
+        // A hook we cannot read as text (binary, broken link): keep it, chained.
+        fs::rename(&hook, &chained)
+            .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
+    }
+    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
+    let exe = shell_quote(
+        exe.to_str()
+            .context("the path of the git-secret binary is not valid UTF-8")?,
+    );
+    let script = format!(
+        "#!/bin/sh\n{MARKER}: refuses to commit plaintext at paths marked for encryption.\n\
+         {exe} check --staged || exit 1\n\
+         chained=\"$0{CHAINED_SUFFIX}\"\n\
+         if [ -x \"$chained\" ]; then exec \"$chained\" \"$@\"; fi\n"
+    );
+    fs::write(&hook, script).with_context(|| format!("cannot write {}", hook.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(hook)
+}
