@@ -301,6 +301,7 @@ pub fn write_secret_file(path: &Path, contents: &[u8], overwrite: bool) -> Resul
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     tmp.write_all(contents)
+        .and_then(|_| crate::fault::io_point("write-secret-file"))
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
     if overwrite {
@@ -372,8 +373,13 @@ impl KeyStore {
 
     /// Replaces the stored generations of `name` with `keys`.
     pub fn save(&self, name: &str, keys: &[&Key]) -> Result<()> {
+        let existed = self.dir.exists();
         create_private_dir(&self.dir)?;
-        write_secret_file(&self.path(name), format_key_file(keys).as_bytes(), true)
+        let result = write_secret_file(&self.path(name), format_key_file(keys).as_bytes(), true);
+        if result.is_err() && !existed {
+            let _ = fs::remove_dir(&self.dir); // leave the git dir as it was
+        }
+        result
     }
 
     /// Removes the key `name`, and the store directory once it is empty.

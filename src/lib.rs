@@ -7,8 +7,11 @@
 pub mod cli;
 pub mod commands;
 pub mod crypto;
+pub mod fault;
 pub mod filter;
 pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod key;
 pub mod repo;
 pub mod ring;

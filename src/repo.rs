@@ -136,28 +136,15 @@ impl Repo {
     }
 
     fn spawn_git(&self, args: &[&str], input: Option<&[u8]>) -> Result<std::process::Output> {
-        let mut child = self
-            .git()
-            .args(args)
-            .stdin(if input.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot run git; is it installed and on PATH?")?;
-        if let Some(input) = input {
-            let mut stdin = child.stdin.take().expect("stdin was piped");
-            let input = input.to_vec();
-            // Write on a thread so a large input cannot deadlock against git's output.
-            let writer = std::thread::spawn(move || stdin.write_all(&input));
-            let output = child.wait_with_output()?;
-            let _ = writer.join();
-            return Ok(output);
+        let mut cmd = self.git();
+        cmd.args(args);
+        match input {
+            Some(input) => run_with_input(cmd, input),
+            None => Ok(cmd
+                .stdin(Stdio::null())
+                .output()
+                .context("cannot run git; is it installed and on PATH?")?),
         }
-        Ok(child.wait_with_output()?)
     }
 
     /// Tracked files marked with one of our filter drivers, with their key names.
@@ -328,12 +315,23 @@ impl Repo {
         Ok(changed)
     }
 
-    /// Re-checks out `paths` from the index through git (so our filter runs):
-    /// git skips files whose stat data match the index, so each file is removed first.
-    pub fn force_checkout(&self, paths: &[&str]) -> Result<()> {
+    /// Re-checks out `paths` from the index through git (so our filter runs).
+    /// git skips files whose stat data match the index, so each file is removed
+    /// first; a marker under the git dir lists them until git has written them
+    /// back, so a rerun after a crash knows the missing files are ours to
+    /// restore, not the user's deletions. `locking` names keys the filter must
+    /// treat as locked for this checkout (lock removes the key only afterwards).
+    pub fn force_checkout(&self, paths: &[&str], op: &str, locking: &[String]) -> Result<()> {
         if paths.is_empty() {
-            return Ok(());
+            return self.clear_pending();
         }
+        let mut list = Vec::new();
+        for path in paths {
+            list.extend_from_slice(path.as_bytes());
+            list.push(0);
+        }
+        std::fs::write(self.pending_path(), &list)
+            .context("cannot record the files being re-checked out")?;
         for path in paths {
             let file = self.top.join(path);
             match std::fs::remove_file(&file) {
@@ -344,23 +342,60 @@ impl Repo {
                 }
             }
         }
-        let mut list = Vec::new();
-        for path in paths {
-            list.extend_from_slice(path.as_bytes());
-            list.push(0);
+        crate::fault::crash_point(&format!("{op}:files-removed"));
+        let args = [
+            "--literal-pathspecs",
+            "checkout",
+            "--pathspec-from-file=-",
+            "--pathspec-file-nul",
+            "--",
+        ];
+        let mut cmd = self.git();
+        cmd.args(args)
+            .env(crate::filter::LOCKING_ENV, locking.join(","));
+        let output = run_with_input(cmd, &list)?;
+        if !output.status.success() {
+            bail!(
+                "git could not check the marked files out again: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
         }
-        self.run_git(
-            &[
-                "--literal-pathspecs",
-                "checkout",
-                "--pathspec-from-file=-",
-                "--pathspec-file-nul",
-                "--",
-            ],
-            Some(&list),
-        )
-        .context("git could not check the marked files out again")?;
-        Ok(())
+        self.clear_pending()
+    }
+
+    fn pending_path(&self) -> PathBuf {
+        self.repo.path().join("git-secret-pending")
+    }
+
+    /// Files an interrupted unlock/lock removed and had not yet checked out again.
+    pub fn pending(&self) -> Vec<String> {
+        std::fs::read(self.pending_path())
+            .map(|bytes| {
+                bytes
+                    .split(|&b| b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn clear_pending(&self) -> Result<()> {
+        match std::fs::remove_file(self.pending_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).context("cannot remove the re-checkout marker")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Content changes to `paths` (see [`Repo::changed_paths`]), not counting
+    /// files an interrupted unlock/lock removed and is about to restore.
+    pub fn user_changes(&self, paths: &[&str]) -> Result<Vec<String>> {
+        let pending = self.pending();
+        let mut changed = self.changed_paths(paths)?;
+        changed.retain(|p| !(pending.contains(p) && !self.top.join(p).exists()));
+        Ok(changed)
     }
 
     /// True while a merge, rebase, cherry-pick or revert is in progress.
@@ -382,4 +417,21 @@ impl Repo {
         self.run_git(&["config", "--local", "--replace-all", name, value], None)?;
         Ok(())
     }
+}
+
+/// Runs `cmd` feeding `input` on stdin, capturing stdout and stderr.
+fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<std::process::Output> {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run git; is it installed and on PATH?")?;
+    let mut stdin = child.stdin.take().expect("stdin was piped");
+    let input = input.to_vec();
+    // Write on a thread so a large input cannot deadlock against git's output.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output()?;
+    let _ = writer.join();
+    Ok(output)
 }

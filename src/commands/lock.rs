@@ -1,10 +1,12 @@
 //! `git-secret lock`: turn the marked files back into ciphertext and remove the key.
 //!
 //! The filters stay configured in locked mode: clean passes ciphertext through
-//! and refuses plaintext, smudge passes ciphertext through.
+//! and refuses plaintext, smudge passes ciphertext through. The key is removed
+//! only after the work tree holds ciphertext, so an interrupted lock loses no
+//! key; rerunning it finishes the job.
 
 use super::{list_paths, paths_for};
-use crate::key::{validate_name, Key};
+use crate::key::validate_name;
 use crate::repo::Repo;
 use anyhow::{bail, Result};
 
@@ -15,20 +17,30 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
         bail!("{operation} is in progress; finish or abort it, then lock");
     }
     let store = repo.key_store();
-    let names: Vec<String> = if all {
+    let candidates: Vec<String> = if all {
         store.names()?
     } else {
         vec![name.to_owned()]
     };
-    let held: Vec<(String, Vec<Key>)> = names
-        .iter()
-        .map(|n| Ok((n.clone(), store.load(n)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let held: Vec<(String, Vec<Key>)> = held
-        .into_iter()
-        .filter(|(_, keys)| !keys.is_empty())
-        .collect();
-    if held.is_empty() {
+    let mut names = Vec::new();
+    for candidate in candidates {
+        if !store.load(&candidate)?.is_empty() {
+            names.push(candidate);
+        }
+    }
+    let marked = repo.marked_files()?;
+    if names.is_empty() {
+        // An interrupted run may have left files to restore.
+        let pending = repo.pending();
+        if !pending.is_empty() {
+            let paths: Vec<&str> = pending.iter().map(String::as_str).collect();
+            repo.force_checkout(&paths, "lock", &[])?;
+            eprintln!(
+                "Finished an interrupted lock: {} file(s) checked out as ciphertext.",
+                paths.len()
+            );
+            return Ok(());
+        }
         eprintln!(
             "{} already locked; nothing to do.",
             if all {
@@ -39,10 +51,8 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let names: Vec<String> = held.iter().map(|(n, _)| n.clone()).collect();
-    let marked = repo.marked_files()?;
     let paths = paths_for(&marked, &names);
-    let changed = repo.changed_paths(&paths)?;
+    let changed = repo.user_changes(&paths)?;
     if !changed.is_empty() {
         if !force {
             bail!(
@@ -57,22 +67,15 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
         );
     }
 
+    repo.force_checkout(&paths, "lock", &names)
+        .map_err(|e| e.context("lock failed; the key is still installed, so nothing is lost: fix the cause and run lock again"))?;
+    crate::fault::crash_point("lock:checked-out");
     for name in &names {
         store.remove(name)?;
-    }
-    if let Err(e) = repo.force_checkout(&paths) {
-        // Put the keys back so the work tree can be restored as plaintext.
-        for (name, keys) in &held {
-            let _ = store.save(name, &keys.iter().collect::<Vec<_>>());
-        }
-        let _ = repo.force_checkout(&paths);
-        return Err(
-            e.context("lock failed; the key was put back and the repository stays unlocked")
-        );
-    }
-    for name in &names {
         let count = marked.iter().filter(|m| &m.key_name == name).count();
-        eprintln!("Locked key '{name}': {count} marked file(s) are ciphertext in the work tree and the key was removed.");
+        eprintln!(
+            "Locked key '{name}': {count} marked file(s) are ciphertext in the work tree and the key was removed."
+        );
     }
     Ok(())
 }

@@ -56,6 +56,7 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
         if given
             .iter()
             .all(|k| installed.iter().any(|i| i.id() == k.id()))
+            && !needs_checkout(&repo, &marked, name)
         {
             eprintln!(
                 "Key '{name}' (id {}) is already unlocked here; nothing to do for it.",
@@ -70,7 +71,7 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
     }
     let names: Vec<String> = to_install.iter().map(|(n, _, _)| n.clone()).collect();
     let paths = paths_for(&marked, &names);
-    let changed = repo.changed_paths(&paths)?;
+    let changed = repo.user_changes(&paths)?;
     if !changed.is_empty() {
         bail!(
             "these marked files have uncommitted changes:{}\ncommit or stash them, then unlock again",
@@ -114,11 +115,12 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
         for name in &to_configure {
             configure(&repo, name)?;
         }
-        repo.force_checkout(&paths)
+        crate::fault::crash_point("unlock:key-installed");
+        repo.force_checkout(&paths, "unlock", &[])
     })();
     if let Err(e) = result {
         undo(&repo, &to_install);
-        let _ = repo.force_checkout(&paths);
+        let _ = repo.force_checkout(&paths, "unlock", &[]);
         return Err(e.context("unlock failed; the repository was left locked as it was"));
     }
     super::init::install_hook(&repo);
@@ -153,6 +155,24 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether files of key `name` still await decryption in the work tree (an
+/// interrupted unlock): removed and pending, or still ciphertext.
+fn needs_checkout(repo: &Repo, marked: &[Marked], name: &str) -> bool {
+    let pending = repo.pending();
+    marked
+        .iter()
+        .filter(|m| m.key_name == name && m.index_oid.is_some())
+        .any(|m| {
+            let file = repo.top().join(&m.path);
+            let mut magic = [0u8; crate::format::MAGIC.len()];
+            match std::fs::File::open(&file) {
+                Ok(mut f) => crate::format::read_full(&mut f, &mut magic)
+                    .is_ok_and(|n| magic[..n] == crate::format::MAGIC[..]),
+                Err(_) => pending.contains(&m.path),
+            }
+        })
 }
 
 /// Refuses a key that none of the stored files of its name were encrypted with.

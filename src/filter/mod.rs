@@ -13,6 +13,11 @@ use crate::repo::Repo;
 use anyhow::{bail, Result};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+/// Key names (comma-separated) that `lock` is locking: the filters it runs
+/// during its re-checkout treat them as locked, while the key stays installed
+/// until the work tree holds ciphertext (so an interrupted lock loses no key).
+pub const LOCKING_ENV: &str = "GIT_SECRET_LOCKING";
+
 /// The keys a filter run needs: every installed key (smudge and textconv pick
 /// one by the id in the blob header) and the newest generation of the key this
 /// driver encrypts with, if it is installed (unlocked).
@@ -43,7 +48,10 @@ impl FilterKeys {
     /// Loads the keys of the repository git is running us in.
     pub fn load(name: &str) -> Result<FilterKeys> {
         let repo = Repo::discover()?;
-        let mut keys = FilterKeys::new(name, repo.key_store().load_all()?);
+        let locking = std::env::var(LOCKING_ENV).unwrap_or_default();
+        let mut all = repo.key_store().load_all()?;
+        all.retain(|k| !locking.split(',').any(|n| n == k.name()));
+        let mut keys = FilterKeys::new(name, all);
         keys.repo = Some(repo);
         Ok(keys)
     }

@@ -1,5 +1,6 @@
 //! One integration test binary: real git, temporary repositories, our binary.
 
+mod faults;
 mod guard;
 mod harness;
 mod merge;
