@@ -394,7 +394,7 @@ impl Repo {
     pub fn user_changes(&self, paths: &[&str]) -> Result<Vec<String>> {
         let pending = self.pending();
         let mut changed = self.changed_paths(paths)?;
-        changed.retain(|p| !(pending.contains(p) && !self.top.join(p).exists()));
+        changed.retain(|p| !pending.contains(p) || self.top.join(p).exists());
         Ok(changed)
     }
 
