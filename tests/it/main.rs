@@ -3,6 +3,7 @@
 mod faults;
 mod guard;
 mod harness;
+mod hygiene;
 mod merge;
 mod story;
 mod team;
