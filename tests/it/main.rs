@@ -5,6 +5,7 @@ mod guard;
 mod harness;
 mod hygiene;
 mod merge;
+mod process;
 mod story;
 mod team;
 mod vectors;
