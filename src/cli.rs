@@ -73,6 +73,12 @@ pub enum Command {
         #[arg(long)]
         current: bool,
     },
+    /// Move a git-crypt repository to git-secret, keeping its history readable
+    ImportGitCrypt {
+        /// git-crypt key files (`git-crypt export-key`; format 2 or the 96-byte legacy format); `-` reads stdin
+        #[arg(value_name = "KEYFILE", required = true)]
+        files: Vec<String>,
+    },
     /// List the keys held here and in your key ring (never the key material)
     Keys,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)

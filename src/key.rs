@@ -16,6 +16,7 @@
 //! The id is recomputed from the key material on read, so a typo in either is caught.
 
 use crate::crypto::{random_key, KeyId, Subkeys, KEY_LEN};
+use crate::gitcrypt::GitCryptKey;
 use anyhow::{bail, Context, Result};
 use base64ct::{Base64, Encoding};
 use std::fmt;
@@ -28,6 +29,9 @@ pub const DEFAULT_NAME: &str = "default";
 const BEGIN: &str = "-----BEGIN GIT-SECRET KEY v1-----";
 const BEGIN_PREFIX: &str = "-----BEGIN GIT-SECRET KEY ";
 const END: &str = "-----END GIT-SECRET KEY-----";
+/// A git-crypt key kept read-only for history made with git-crypt.
+const GIT_CRYPT_BEGIN: &str = "-----BEGIN GIT-CRYPT KEY v1-----";
+const GIT_CRYPT_END: &str = "-----END GIT-CRYPT KEY-----";
 const FILE_COMMENT: &str = "\
 # git-secret key file. Anyone who holds it can decrypt the files it protects:
 # hand it over privately, never commit it. Use it with: git-secret unlock FILE
@@ -124,17 +128,59 @@ pub fn validate_name(name: &str) -> Result<()> {
 
 /// Serialises keys as a key file (comment header, then one block per key).
 pub fn format_key_file(keys: &[&Key]) -> Zeroizing<String> {
+    format_key_file_all(keys, &[])
+}
+
+/// Serialises git-secret keys and read-only git-crypt keys. A git-crypt block
+/// has the same fields; `generation` is git-crypt's key version + 1 and `key`
+/// is the AES key followed by the HMAC key (96 bytes, 128 base64 characters).
+pub fn format_key_file_all(keys: &[&Key], git_crypt: &[&GitCryptKey]) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::from(FILE_COMMENT));
     for key in keys {
         key.write_block(&mut out);
     }
+    for key in git_crypt {
+        let encoded = Zeroizing::new(Base64::encode_string(key.material()));
+        out.push_str(GIT_CRYPT_BEGIN);
+        out.push('\n');
+        out.push_str(&format!(
+            "name: {}\ngeneration: {}\nid: {}\n",
+            key.name(),
+            key.version() + 1,
+            key.id()
+        ));
+        out.push_str("key: ");
+        out.push_str(&encoded);
+        out.push('\n');
+        out.push_str(GIT_CRYPT_END);
+        out.push('\n');
+    }
     out
 }
 
-/// Parses a key file; `source` names it in error messages.
+/// Everything a key file holds.
+#[derive(Default)]
+pub struct KeyFile {
+    pub keys: Vec<Key>,
+    pub git_crypt: Vec<GitCryptKey>,
+}
+
+/// Parses a key file's git-secret keys; `source` names it in error messages.
 pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
+    let file = parse_key_file_all(bytes, source)?;
+    if file.keys.is_empty() {
+        bail!("{source} holds no git-secret key");
+    }
+    Ok(file.keys)
+}
+
+/// Parses every block of a key file, git-crypt ones included.
+pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile> {
     if bytes.starts_with(b"\0GITCRYPTKEY") {
-        bail!("{source} is a git-crypt key file, not a git-secret key file");
+        bail!(
+            "{source} is a git-crypt key file, not a git-secret key file; \
+             to move a git-crypt repository over, run `git-secret import-git-crypt {source}`"
+        );
     }
     let text = std::str::from_utf8(bytes).ok().filter(|t| {
         t.bytes()
@@ -143,7 +189,7 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
     let Some(text) = text else {
         bail!("{source} is not a git-secret key file (it is not printable ASCII text)");
     };
-    let mut keys: Vec<Key> = Vec::new();
+    let mut file = KeyFile::default();
     let mut block: Option<Block> = None;
     for (number, raw) in text.lines().enumerate() {
         let line = raw.trim();
@@ -153,6 +199,12 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
         }
         match &mut block {
             None if line == BEGIN => block = Some(Block::default()),
+            None if line == GIT_CRYPT_BEGIN => {
+                block = Some(Block {
+                    git_crypt: true,
+                    ..Block::default()
+                })
+            }
             None if line.starts_with(BEGIN_PREFIX) => {
                 bail!(
                     "{}: unsupported key file version ({line}); upgrade git-secret",
@@ -166,12 +218,21 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
             Some(_) if line.starts_with(BEGIN_PREFIX) => {
                 bail!("{}: a new key block starts before the previous one ended: the key file is truncated", at())
             }
-            Some(current) if line == END => {
+            Some(current) if line == END && !current.git_crypt => {
                 let key = current
                     .finish()
                     .with_context(|| format!("{}: incomplete key block", at()))?;
-                if !keys.iter().any(|k| k.id() == key.id()) {
-                    keys.push(key);
+                if !file.keys.iter().any(|k| k.id() == key.id()) {
+                    file.keys.push(key);
+                }
+                block = None;
+            }
+            Some(current) if line == GIT_CRYPT_END && current.git_crypt => {
+                let key = current
+                    .finish_git_crypt()
+                    .with_context(|| format!("{}: incomplete git-crypt key block", at()))?;
+                if !file.git_crypt.iter().any(|k| k.id() == key.id()) {
+                    file.git_crypt.push(key);
                 }
                 block = None;
             }
@@ -181,14 +242,16 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
     if block.is_some() {
         bail!("{source} is truncated: the last key block has no {END:?} line");
     }
-    if keys.is_empty() {
+    if file.keys.is_empty() && file.git_crypt.is_empty() {
         bail!("{source} holds no git-secret key");
     }
-    Ok(keys)
+    Ok(file)
 }
 
 #[derive(Default)]
 struct Block {
+    git_crypt: bool,
+    git_crypt_material: Option<Zeroizing<[u8; crate::gitcrypt::MATERIAL_LEN]>>,
     name: Option<String>,
     generation: Option<u32>,
     id: Option<KeyId>,
@@ -206,7 +269,7 @@ impl Block {
             "name" => self.name.is_some(),
             "generation" => self.generation.is_some(),
             "id" => self.id.is_some(),
-            "key" => self.material.is_some(),
+            "key" => self.material.is_some() || self.git_crypt_material.is_some(),
             _ => false,
         };
         if seen {
@@ -226,6 +289,14 @@ impl Block {
                 self.id =
                     Some(KeyId::from_hex(value).context("id must be 32 lowercase hex characters")?)
             }
+            "key" if self.git_crypt => {
+                let mut material = Zeroizing::new([0u8; crate::gitcrypt::MATERIAL_LEN]);
+                let decoded = Base64::decode(value, material.as_mut()).map(|d| d.len());
+                if decoded != Ok(crate::gitcrypt::MATERIAL_LEN) {
+                    bail!("git-crypt key material is damaged: expected base64 encoding 96 bytes");
+                }
+                self.git_crypt_material = Some(material);
+            }
             "key" => {
                 let mut material = Zeroizing::new([0u8; KEY_LEN]);
                 let decoded = Base64::decode(value, material.as_mut()).map(|d| d.len());
@@ -239,6 +310,18 @@ impl Block {
             other => bail!("unknown field {other:?}"),
         }
         Ok(())
+    }
+
+    fn finish_git_crypt(&mut self) -> Result<GitCryptKey> {
+        let name = self.name.take().context("missing 'name:'")?;
+        let generation = self.generation.take().context("missing 'generation:'")?;
+        let id = self.id.take().context("missing 'id:'")?;
+        let material = self.git_crypt_material.take().context("missing 'key:'")?;
+        let key = GitCryptKey::new(&name, generation - 1, material)?;
+        if key.id() != id {
+            bail!("key id {id} does not match the key material (id {}): the key was mistyped or damaged", key.id());
+        }
+        Ok(key)
     }
 
     fn finish(&mut self) -> Result<Key> {
@@ -255,7 +338,7 @@ impl Block {
 }
 
 /// Reads a key file from a path, or from stdin for `-`.
-pub fn read_key_file(path: &str) -> Result<Vec<Key>> {
+pub fn read_key_file(path: &str) -> Result<KeyFile> {
     let bytes = Zeroizing::new(if path == "-" {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
@@ -270,7 +353,7 @@ pub fn read_key_file(path: &str) -> Result<Vec<Key>> {
         fs::read(path).with_context(|| format!("cannot read key file {path}"))?
     });
     let source = if path == "-" { "standard input" } else { path };
-    parse_key_file(&bytes, source)
+    parse_key_file_all(&bytes, source)
 }
 
 #[cfg(unix)]
@@ -332,17 +415,31 @@ impl KeyStore {
         self.path(name).is_file()
     }
 
-    /// All generations of `name`, oldest first; empty when the key is not installed.
-    pub fn load(&self, name: &str) -> Result<Vec<Key>> {
+    /// Everything stored for `name`; empty when the key is not installed.
+    pub fn load_file(&self, name: &str) -> Result<KeyFile> {
         let path = self.path(name);
         let bytes = match fs::read(&path) {
             Ok(bytes) => Zeroizing::new(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(KeyFile::default()),
             Err(e) => return Err(e).with_context(|| format!("cannot read key {}", path.display())),
         };
-        let mut keys = parse_key_file(&bytes, &path.display().to_string())?;
-        keys.retain(|k| k.name() == name);
-        keys.sort_by_key(|k| k.generation());
+        let mut file = parse_key_file_all(&bytes, &path.display().to_string())?;
+        file.keys.retain(|k| k.name() == name);
+        file.keys.sort_by_key(|k| k.generation());
+        Ok(file)
+    }
+
+    /// All generations of `name`, oldest first; empty when the key is not installed.
+    pub fn load(&self, name: &str) -> Result<Vec<Key>> {
+        Ok(self.load_file(name)?.keys)
+    }
+
+    /// Every read-only git-crypt key, of every name.
+    pub fn load_git_crypt_all(&self) -> Result<Vec<GitCryptKey>> {
+        let mut keys = Vec::new();
+        for name in self.names()? {
+            keys.extend(self.load_file(&name)?.git_crypt);
+        }
         Ok(keys)
     }
 
@@ -371,11 +468,32 @@ impl KeyStore {
         Ok(names)
     }
 
-    /// Replaces the stored generations of `name` with `keys`.
+    /// Replaces the stored generations of `name` with `keys`, keeping its git-crypt keys.
     pub fn save(&self, name: &str, keys: &[&Key]) -> Result<()> {
+        let git_crypt = self
+            .load_file(name)
+            .map(|f| f.git_crypt)
+            .unwrap_or_default();
+        self.write(name, keys, &git_crypt.iter().collect::<Vec<_>>())
+    }
+
+    /// Adds read-only git-crypt keys to `name`'s file.
+    pub fn add_git_crypt(&self, name: &str, added: &[&GitCryptKey]) -> Result<()> {
+        let file = self.load_file(name)?;
+        let mut git_crypt: Vec<&GitCryptKey> = file.git_crypt.iter().collect();
+        git_crypt.extend(
+            added
+                .iter()
+                .filter(|k| !file.git_crypt.iter().any(|g| g.id() == k.id())),
+        );
+        self.write(name, &file.keys.iter().collect::<Vec<_>>(), &git_crypt)
+    }
+
+    fn write(&self, name: &str, keys: &[&Key], git_crypt: &[&GitCryptKey]) -> Result<()> {
         let existed = self.dir.exists();
         create_private_dir(&self.dir)?;
-        let result = write_secret_file(&self.path(name), format_key_file(keys).as_bytes(), true);
+        let text = format_key_file_all(keys, git_crypt);
+        let result = write_secret_file(&self.path(name), text.as_bytes(), true);
         if result.is_err() && !existed {
             let _ = fs::remove_dir(&self.dir); // leave the git dir as it was
         }

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gitcrypt;
 pub mod key;
 pub mod repo;
 pub mod ring;

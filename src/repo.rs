@@ -2,7 +2,7 @@
 //! runner for the git CLI wherever git itself must do the work (anything that
 //! runs our filter, and content-based "is it clean" checks).
 
-use crate::format::{FormatError, Header, HEADER_LEN};
+use crate::format::{Header, HEADER_LEN};
 use crate::key::{KeyStore, DEFAULT_NAME};
 use anyhow::{bail, Context, Result};
 use git2::{Oid, Repository};
@@ -12,6 +12,8 @@ use std::process::{Command, Stdio};
 
 /// The attribute value prefix that marks a file: `filter=git-secret[-NAME]`.
 pub const DRIVER: &str = "git-secret";
+/// git-crypt's driver name, configured to run git-secret after an import.
+pub const GIT_CRYPT_DRIVER: &str = "git-crypt";
 
 /// The filter/diff/merge driver name for a key name.
 pub fn driver_name(key_name: &str) -> String {
@@ -22,9 +24,23 @@ pub fn driver_name(key_name: &str) -> String {
     }
 }
 
+/// git-crypt's driver name for a key name.
+pub fn git_crypt_driver(key_name: &str) -> String {
+    if key_name == DEFAULT_NAME {
+        GIT_CRYPT_DRIVER.to_owned()
+    } else {
+        format!("{GIT_CRYPT_DRIVER}-{key_name}")
+    }
+}
+
 /// The key name a `filter` attribute value refers to, if it is one of ours.
+/// git-crypt's drivers count too: after `import-git-crypt`, commits made with
+/// git-crypt still mark their files `filter=git-crypt[-NAME]`.
 pub fn key_name_of_driver(value: &str) -> Option<&str> {
-    match value.strip_prefix(DRIVER)? {
+    let rest = value
+        .strip_prefix(DRIVER)
+        .or_else(|| value.strip_prefix(GIT_CRYPT_DRIVER))?;
+    match rest {
         "" => Some(DEFAULT_NAME),
         rest => rest.strip_prefix('-').filter(|n| !n.is_empty()),
     }
@@ -59,6 +75,8 @@ pub enum Stored {
     Encrypted(crate::crypto::KeyId),
     /// Carries the magic but the header is unusable (e.g. unknown version).
     Damaged,
+    /// Encrypted by git-crypt (history from before `import-git-crypt`).
+    GitCrypt,
     Plaintext,
 }
 
@@ -246,10 +264,9 @@ impl Repo {
         Ok(
             match Header::parse(&content[..content.len().min(HEADER_LEN)]) {
                 Ok(Some(header)) => Stored::Encrypted(header.key_id),
+                Ok(None) if crate::gitcrypt::is_blob(content) => Stored::GitCrypt,
                 Ok(None) => Stored::Plaintext,
-                Err(FormatError::TruncatedHeader | FormatError::UnsupportedVersion(_)) | Err(_) => {
-                    Stored::Damaged
-                }
+                Err(_) => Stored::Damaged,
             },
         )
     }

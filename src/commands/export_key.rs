@@ -1,6 +1,6 @@
 //! `git-secret export-key`: the key file a teammate or CI unlocks with.
 
-use crate::key::{format_key_file, validate_name, write_secret_file};
+use crate::key::{format_key_file_all, validate_name, write_secret_file};
 use crate::repo::Repo;
 use anyhow::{bail, Result};
 use std::io::Write;
@@ -15,7 +15,8 @@ pub fn run(
 ) -> Result<()> {
     validate_name(name)?;
     let repo = Repo::discover()?;
-    let keys = repo.key_store().load(name)?;
+    let stored = repo.key_store().load_file(name)?;
+    let keys = stored.keys;
     if keys.is_empty() {
         bail!("this repository holds no key '{name}'; run `git-secret init` to create one, or `git-secret unlock KEYFILE`");
     }
@@ -34,7 +35,13 @@ pub fn run(
         );
     }
     let Some(file) = file else { return Ok(()) };
-    let text = format_key_file(&exported);
+    // Read-only git-crypt keys (from import-git-crypt) go along, so history stays readable.
+    let legacy: Vec<_> = if current {
+        Vec::new()
+    } else {
+        stored.git_crypt.iter().collect()
+    };
+    let text = format_key_file_all(&exported, &legacy);
     if file == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes())?;

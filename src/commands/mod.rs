@@ -3,6 +3,7 @@
 pub mod check;
 pub mod export_key;
 pub mod hook;
+pub mod import_git_crypt;
 pub mod init;
 pub mod keys;
 pub mod lock;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<()> {
             to_ring,
         } => export_key::run(&key.name, file.as_deref(), force, current, to_ring),
         Command::Keys => keys::run(),
+        Command::ImportGitCrypt { files } => import_git_crypt::run(&files),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "git-secret", &mut std::io::stdout());
@@ -77,6 +79,12 @@ pub fn shell_quote(word: &str) -> String {
 /// `required` makes any filter failure stop git instead of storing plaintext;
 /// textconv output is never cached (it would keep plaintext in notes refs).
 pub fn config_entries(name: &str) -> Result<Vec<(String, String)>> {
+    config_entries_for(name, &driver_name(name))
+}
+
+/// The config entries that make driver `driver` run git-secret with key `name`
+/// (also used to point git-crypt's driver at git-secret after an import).
+pub fn config_entries_for(name: &str, driver: &str) -> Result<Vec<(String, String)>> {
     let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
     let exe = shell_quote(
         exe.to_str()
@@ -87,7 +95,6 @@ pub fn config_entries(name: &str) -> Result<Vec<(String, String)>> {
     } else {
         format!(" -k {name}")
     };
-    let driver = driver_name(name);
     Ok(vec![
         (
             format!("filter.{driver}.clean"),
@@ -121,6 +128,15 @@ pub fn config_entries(name: &str) -> Result<Vec<(String, String)>> {
 /// Writes the filter configuration for key `name` into the repository's local config.
 pub fn configure(repo: &Repo, name: &str) -> Result<()> {
     for (key, value) in config_entries(name)? {
+        repo.set_config(&key, &value)?;
+    }
+    Ok(())
+}
+
+/// Points git-crypt's driver for key `name` at git-secret, so commits made
+/// with git-crypt (marked `filter=git-crypt[-NAME]`) check out through us.
+pub fn configure_git_crypt_driver(repo: &Repo, name: &str) -> Result<()> {
+    for (key, value) in config_entries_for(name, &crate::repo::git_crypt_driver(name))? {
         repo.set_config(&key, &value)?;
     }
     Ok(())

@@ -66,6 +66,10 @@ pub fn run(filters: &[String], fix: bool) -> Result<()> {
                     "encrypted      {}  (key '{}' id {id}, {key_state})",
                     file.path, file.key_name
                 ),
+                Some(Stored::GitCrypt) => format!(
+                    "encrypted      {}  (by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over)",
+                    file.path, file.key_name
+                ),
                 Some(Stored::Damaged) => format!(
                     "DAMAGED        {}  (git-secret header unreadable; key '{}')",
                     file.path, file.key_name

@@ -5,6 +5,7 @@
 
 use super::{configure, is_configured, list_paths, paths_for, unconfigure};
 use crate::crypto::KeyId;
+use crate::gitcrypt::GitCryptKey;
 use crate::key::{read_key_file, Key};
 use crate::repo::{Marked, Repo, Stored};
 use crate::ring::Ring;
@@ -26,12 +27,16 @@ fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<BTreeMap<String, BTreeSe
 
 pub fn run(files: &[String], use_ring: bool) -> Result<()> {
     let mut keys: Vec<Key> = Vec::new();
+    // Read-only git-crypt keys travel with an imported repository's key file.
+    let mut git_crypt: Vec<GitCryptKey> = Vec::new();
     for file in files {
-        for key in read_key_file(file)? {
+        let file = read_key_file(file)?;
+        for key in file.keys {
             if !keys.iter().any(|k| k.id() == key.id()) {
                 keys.push(key);
             }
         }
+        git_crypt.extend(file.git_crypt);
     }
     let repo = Repo::discover()?;
     if let Some(operation) = repo.operation_in_progress() {
@@ -111,6 +116,11 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
             );
             ring.sort_by_key(|k| k.generation());
             store.save(name, &ring)?;
+            let legacy: Vec<&GitCryptKey> = git_crypt.iter().filter(|k| k.name() == name).collect();
+            if !legacy.is_empty() {
+                store.add_git_crypt(name, &legacy)?;
+                super::configure_git_crypt_driver(&repo, name)?;
+            }
         }
         for name in &to_configure {
             configure(&repo, name)?;

@@ -4,8 +4,8 @@
 //! and on conflict alike. The text merge itself is `git merge-file`, so the
 //! result and the conflict markers are exactly git's.
 
-use super::FilterKeys;
-use crate::format::{self, FormatError};
+use super::{FilterKeys, Opened};
+use crate::format::FormatError;
 use crate::repo::Repo;
 use anyhow::{bail, Context, Result};
 use std::fs;
@@ -48,12 +48,14 @@ pub fn merge(keys: &FilterKeys, args: &MergeArgs) -> Result<Merged> {
     ] {
         let data = read(file)?;
         // An add/add conflict has an empty base, which is not a blob of ours.
-        match format::decrypt_bytes(&data, |id| keys.find(id)) {
+        match keys.open_blob(&data) {
             Ok(Some(plaintext)) => versions.push(plaintext),
             Ok(None) => versions.push(data),
             Err(e) => {
                 let hint = match e {
-                    FormatError::UnknownKey(_) if !keys.is_unlocked() => {
+                    Opened::Format(FormatError::UnknownKey(_)) | Opened::GitCryptLocked
+                        if !keys.is_unlocked() =>
+                    {
                         "; run `git-secret unlock` and merge again".to_owned()
                     }
                     _ => String::new(),

@@ -8,6 +8,7 @@ pub mod spool;
 
 use crate::crypto::{KeyId, Subkeys};
 use crate::format::{self, read_full, FormatError, Header, HEADER_LEN, MAGIC};
+use crate::gitcrypt::{self, GitCryptKey};
 use crate::key::Key;
 use crate::repo::Repo;
 use anyhow::{bail, Result};
@@ -24,6 +25,8 @@ pub const LOCKING_ENV: &str = "GIT_SECRET_LOCKING";
 pub struct FilterKeys {
     name: String,
     keys: Vec<Key>,
+    /// Read-only keys for history made with git-crypt (see `import-git-crypt`).
+    git_crypt: Vec<GitCryptKey>,
     current: Option<usize>,
     /// For clean's look at the index after a rotation.
     repo: Option<Repo>,
@@ -40,6 +43,7 @@ impl FilterKeys {
         FilterKeys {
             name: name.to_owned(),
             keys,
+            git_crypt: Vec::new(),
             current,
             repo: None,
         }
@@ -52,6 +56,9 @@ impl FilterKeys {
         let mut all = repo.key_store().load_all()?;
         all.retain(|k| !locking.split(',').any(|n| n == k.name()));
         let mut keys = FilterKeys::new(name, all);
+        if keys.is_unlocked() {
+            keys.git_crypt = repo.key_store().load_git_crypt_all()?;
+        }
         keys.repo = Some(repo);
         Ok(keys)
     }
@@ -79,7 +86,7 @@ impl FilterKeys {
         let mut magic = [0u8; MAGIC.len()];
         let n = read_full(&mut *input, &mut magic)?;
         input.seek(SeekFrom::Start(start))?;
-        if magic[..n] == MAGIC[..] {
+        if magic[..n] == MAGIC[..] || magic[..n] == gitcrypt::BLOB_MAGIC[..] {
             io::copy(input, out)?;
             return Ok(());
         }
@@ -131,8 +138,8 @@ impl FilterKeys {
         Ok(same)
     }
 
-    /// After a rotation, the blob in the index may come from an older key
-    /// generation. If it encrypts exactly this plaintext (its nonce is the
+    /// After a rotation (or an import from git-crypt), the blob in the index
+    /// may come from an older key generation (or from git-crypt). If it encrypts exactly this plaintext (its nonce is the
     /// keyed hash of the plaintext under that generation), return it unchanged,
     /// so checking out an old commit does not make every secret look modified.
     fn older_generation_blob<R: Read + Seek + ?Sized>(
@@ -144,12 +151,24 @@ impl FilterKeys {
         let (Some(repo), Some(current)) = (&self.repo, self.current) else {
             return Ok(None);
         };
-        if generations < 2 {
+        if generations < 2 && self.git_crypt.is_empty() {
             return Ok(None);
         }
         let Some(blob) = repo.index_blob(path) else {
             return Ok(None);
         };
+        if gitcrypt::is_blob(&blob) {
+            // git-crypt's nonce is HMAC-SHA1 of the plaintext: compare, then keep its blob.
+            let mut plaintext = Vec::new();
+            let start = input.stream_position()?;
+            input.read_to_end(&mut plaintext)?;
+            input.seek(SeekFrom::Start(start))?;
+            let same = self
+                .git_crypt
+                .iter()
+                .any(|k| blob[gitcrypt::BLOB_MAGIC.len()..].starts_with(&k.nonce(&plaintext)));
+            return Ok(same.then_some(blob));
+        }
         let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) else {
             return Ok(None);
         };
@@ -180,6 +199,15 @@ impl FilterKeys {
         let mut prefix = [0u8; HEADER_LEN];
         let n = read_full(input, &mut prefix)?;
         let prefix = &prefix[..n];
+        if gitcrypt::is_blob(prefix) {
+            if self.git_crypt.is_empty() {
+                return passthrough(prefix, input, out);
+            }
+            let mut blob = prefix.to_vec();
+            input.read_to_end(&mut blob)?;
+            out.write_all(&gitcrypt::decrypt(&self.git_crypt, &blob)?)?;
+            return Ok(());
+        }
         let header = match Header::parse(prefix) {
             Ok(Some(header)) if self.is_unlocked() => header,
             Ok(Some(_)) => return passthrough(prefix, input, out),
@@ -201,12 +229,16 @@ impl FilterKeys {
     /// Whatever git hands textconv (plaintext normally, a blob when locked) →
     /// text to diff. Never fails on content: a failure would break `git log -p`.
     pub fn textconv(&self, data: &[u8], out: &mut dyn Write) -> Result<()> {
-        match format::decrypt_bytes(data, |id| self.find(id)) {
+        match self.open_blob(data) {
             Ok(Some(plaintext)) => out.write_all(&plaintext)?,
             Ok(None) => out.write_all(data)?,
-            Err(FormatError::UnknownKey(id)) => writeln!(
+            Err(Opened::Format(FormatError::UnknownKey(id))) => writeln!(
                 out,
                 "[git-secret: encrypted with key {id}; run `git-secret unlock` to see the contents]"
+            )?,
+            Err(Opened::GitCryptLocked) => writeln!(
+                out,
+                "[git-crypt: encrypted; run `git-secret unlock` to see the contents]"
             )?,
             Err(e) => {
                 eprintln!("git-secret: warning: {e}");
@@ -214,6 +246,41 @@ impl FilterKeys {
             }
         }
         Ok(())
+    }
+
+    /// Decrypts a whole blob in memory: a git-secret blob, or a git-crypt blob
+    /// with an imported key. `Ok(None)` for anything else (plaintext).
+    pub fn open_blob(&self, data: &[u8]) -> Result<Option<Vec<u8>>, Opened> {
+        if gitcrypt::is_blob(data) {
+            if self.git_crypt.is_empty() {
+                return Err(Opened::GitCryptLocked);
+            }
+            return gitcrypt::decrypt(&self.git_crypt, data)
+                .map(Some)
+                .map_err(Opened::GitCrypt);
+        }
+        format::decrypt_bytes(data, |id| self.find(id)).map_err(Opened::Format)
+    }
+}
+
+/// Why a blob could not be opened.
+#[derive(Debug)]
+pub enum Opened {
+    Format(FormatError),
+    GitCrypt(anyhow::Error),
+    GitCryptLocked,
+}
+
+impl std::fmt::Display for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Opened::Format(e) => write!(f, "{e}"),
+            Opened::GitCrypt(e) => write!(f, "{e:#}"),
+            Opened::GitCryptLocked => write!(
+                f,
+                "the file is encrypted with git-crypt and no git-crypt key is installed"
+            ),
+        }
     }
 }
 

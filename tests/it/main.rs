@@ -1,6 +1,7 @@
 //! One integration test binary: real git, temporary repositories, our binary.
 
 mod faults;
+mod gitcrypt;
 mod guard;
 mod harness;
 mod hygiene;

@@ -1,0 +1,253 @@
+//! `git-secret import-git-crypt KEYFILE...`: move a git-crypt repository
+//! (locked or unlocked) over to git-secret, keeping its history readable.
+//!
+//! Everything that can refuse is checked first (the key decrypts the files,
+//! no uncommitted changes). Then: git-secret keys are created (the git-crypt
+//! keys join them read-only), both the git-secret and the git-crypt drivers
+//! are pointed at git-secret (old commits still say `filter=git-crypt`),
+//! `.gitattributes` files are rewritten, every covered file at HEAD is
+//! re-encrypted and staged, and the work tree is checked out as plaintext.
+
+use super::{configure, configure_git_crypt_driver, list_paths};
+use crate::format;
+use crate::gitcrypt::{self, GitCryptKey};
+use crate::key::Key;
+use crate::repo::{driver_name, git_crypt_driver, Repo, Stored};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+
+pub fn run(files: &[String]) -> Result<()> {
+    let mut by_name: BTreeMap<String, Vec<GitCryptKey>> = BTreeMap::new();
+    for file in files {
+        let bytes = zeroize::Zeroizing::new(if file == "-" {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .context("cannot read standard input")?;
+            buf
+        } else {
+            std::fs::read(file).with_context(|| format!("cannot read git-crypt key file {file}"))?
+        });
+        for key in gitcrypt::parse_key_file(&bytes, file)? {
+            by_name.entry(key.name().to_owned()).or_default().push(key);
+        }
+    }
+    let repo = Repo::discover()?;
+    if let Some(operation) = repo.operation_in_progress() {
+        bail!("{operation} is in progress; finish or abort it, then import");
+    }
+
+    // Checks: each key decrypts the git-crypt files of its name; nothing uncommitted.
+    let marked = repo.marked_files()?;
+    for (name, keys) in &by_name {
+        let mut tried = 0;
+        let mut opened = false;
+        for file in marked.iter().filter(|m| &m.key_name == name) {
+            for oid in file.index_oid.into_iter().chain(repo.head_oid(&file.path)) {
+                let blob = repo.git2().find_blob(oid)?;
+                if gitcrypt::is_blob(blob.content()) {
+                    tried += 1;
+                    opened |= gitcrypt::decrypt(keys, blob.content()).is_ok();
+                }
+            }
+        }
+        if tried == 0 {
+            bail!(
+                "no file in this repository is encrypted by git-crypt with key '{name}' \
+                 (marked filter={}); is this the right repository and key file?",
+                git_crypt_driver(name)
+            );
+        }
+        if !opened {
+            bail!("the git-crypt key '{name}' does not decrypt this repository's git-crypt files: wrong key file");
+        }
+    }
+    let names: Vec<String> = by_name.keys().cloned().collect();
+    let paths = super::paths_for(&marked, &names);
+    let changed = repo.user_changes(&paths)?;
+    if !changed.is_empty() {
+        bail!(
+            "these marked files have uncommitted changes:{}\ncommit or stash them, then import",
+            list_paths(&changed)
+        );
+    }
+
+    // Keys and config.
+    let store = repo.key_store();
+    let mut current: BTreeMap<String, Key> = BTreeMap::new();
+    for (name, keys) in &by_name {
+        let key = match store.load(name)?.pop() {
+            Some(existing) => existing,
+            None => {
+                let key = Key::generate(name, 1)?;
+                store.save(name, &[&key])?;
+                key
+            }
+        };
+        store.add_git_crypt(name, &keys.iter().collect::<Vec<_>>())?;
+        configure(&repo, name)?;
+        configure_git_crypt_driver(&repo, name)?;
+        current.insert(name.clone(), key);
+    }
+
+    // Attributes.
+    let rewritten = rewrite_attributes(&repo)?;
+
+    // Re-encrypt every covered file at HEAD (as the rewritten attributes mark them).
+    let marked = repo.marked_files()?;
+    let mut index_info = Vec::new();
+    let (mut reencrypted, mut were_plain) = (0, Vec::new());
+    for file in &marked {
+        let (Some(oid), Some(key)) = (file.index_oid, current.get(&file.key_name)) else {
+            continue;
+        };
+        let blob = repo.git2().find_blob(oid)?;
+        let plaintext = match repo.stored(oid)? {
+            Stored::GitCrypt => {
+                let keys = by_name
+                    .get(&file.key_name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                gitcrypt::decrypt(keys, blob.content()).with_context(|| file.path.clone())?
+            }
+            Stored::Plaintext => {
+                were_plain.push(file.path.clone());
+                blob.content().to_vec()
+            }
+            Stored::Encrypted(_) | Stored::Damaged => continue,
+        };
+        let sealed = format::encrypt_bytes(key.subkeys(), &plaintext);
+        let new_oid = repo.git2().blob(&sealed)?;
+        let mode = repo.index_mode(&file.path).unwrap_or(0o100644);
+        index_info.extend_from_slice(format!("{mode:o} {new_oid}\t{}", file.path).as_bytes());
+        index_info.push(0);
+        reencrypted += 1;
+    }
+    if !index_info.is_empty() {
+        repo.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))?;
+    }
+    let paths = super::paths_for(&marked, &names);
+    repo.force_checkout(&paths, "import", &[])?;
+    super::init::install_hook(&repo);
+
+    for (name, key) in &current {
+        eprintln!(
+            "Imported git-crypt key '{name}': git-secret key id {} now encrypts files marked filter={}.",
+            key.id(),
+            driver_name(name)
+        );
+    }
+    eprintln!("Rewrote {rewritten} attribute line(s) in .gitattributes; re-encrypted and staged {reencrypted} file(s).");
+    if !were_plain.is_empty() {
+        eprintln!(
+            "These were stored in plaintext before (committed before they were marked) and are now encrypted;\n\
+             the old plaintext stays in history, so change those secrets:{}",
+            list_paths(&were_plain)
+        );
+    }
+    eprintln!(
+        "Next: review with `git status`, then commit. Old commits still check out, diff and merge: the\n\
+         git-crypt key is kept read-only (and goes along with `git-secret export-key`)."
+    );
+    Ok(())
+}
+
+/// Rewrites `filter=git-crypt[-NAME]` and `diff=git-crypt[-NAME]` in every
+/// tracked `.gitattributes` to git-secret's drivers, adding `merge=` and
+/// `-text` where missing, and stages the files. Returns the lines changed.
+fn rewrite_attributes(repo: &Repo) -> Result<usize> {
+    let listing = repo.run_git(
+        &["ls-files", "-z", "--", ".gitattributes", "*/.gitattributes"],
+        None,
+    )?;
+    let mut changed_lines = 0;
+    let mut changed_files = Vec::new();
+    for path in listing.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        let path = String::from_utf8_lossy(path).into_owned();
+        let full = repo.top().join(&path);
+        let Ok(text) = std::fs::read_to_string(&full) else {
+            continue;
+        };
+        let mut out = String::with_capacity(text.len() + 64);
+        let mut file_changed = false;
+        for line in text.split_inclusive('\n') {
+            let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+            match rewrite_line(body) {
+                Some(new) => {
+                    out.push_str(&new);
+                    changed_lines += 1;
+                    file_changed = true;
+                }
+                None => out.push_str(body),
+            }
+            out.push_str(newline);
+        }
+        if file_changed {
+            std::fs::write(&full, out).with_context(|| format!("cannot write {path}"))?;
+            changed_files.push(path);
+        }
+    }
+    if !changed_files.is_empty() {
+        let mut args = vec!["--literal-pathspecs", "add", "--"];
+        args.extend(changed_files.iter().map(String::as_str));
+        repo.run_git(&args, None)?;
+    }
+    Ok(changed_lines)
+}
+
+/// One attributes line with git-crypt drivers replaced, or None if it has none.
+fn rewrite_line(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with('#') {
+        return None;
+    }
+    let mut words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    let mut driver = None;
+    for word in words.iter_mut().skip(1) {
+        for attr in ["filter=", "diff="] {
+            if let Some(name) = word
+                .strip_prefix(attr)
+                .and_then(|v| crate::repo::key_name_of_driver(v))
+            {
+                if word[attr.len()..].starts_with(crate::repo::GIT_CRYPT_DRIVER) {
+                    let new = driver_name(name);
+                    *word = format!("{attr}{new}");
+                    driver = Some(new);
+                }
+            }
+        }
+    }
+    let driver = driver?;
+    if !words
+        .iter()
+        .any(|w| w.starts_with("merge=") || w == "-merge" || w == "!merge")
+    {
+        words.push(format!("merge={driver}"));
+    }
+    if !words
+        .iter()
+        .any(|w| w.trim_start_matches(['-', '!']).starts_with("text") || w.starts_with("eol="))
+    {
+        words.push("-text".to_owned());
+    }
+    Some(words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_line;
+
+    #[test]
+    fn rewrites_git_crypt_attributes() {
+        assert_eq!(
+            rewrite_line("secrets/** filter=git-crypt diff=git-crypt").as_deref(),
+            Some("secrets/** filter=git-secret diff=git-secret merge=git-secret -text")
+        );
+        assert_eq!(
+            rewrite_line("prod/** filter=git-crypt-prod diff=git-crypt-prod text").as_deref(),
+            Some("prod/** filter=git-secret-prod diff=git-secret-prod text merge=git-secret-prod")
+        );
+        assert_eq!(rewrite_line(".gitattributes !filter !diff"), None);
+        assert_eq!(rewrite_line("# filter=git-crypt"), None);
+        assert_eq!(rewrite_line("*.png binary"), None);
+    }
+}
