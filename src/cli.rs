@@ -79,6 +79,18 @@ pub enum Command {
         #[arg(value_name = "KEYFILE", required = true)]
         files: Vec<String>,
     },
+    /// Let someone unlock with their own age or SSH key: wraps the keys for them under .git-secret/
+    AddUser {
+        /// An age public key (age1…), an SSH ed25519/RSA public key, or a file holding one
+        recipient: String,
+    },
+    /// List who can unlock with their own key (fingerprint, type, comment)
+    ListUsers,
+    /// Remove a recipient and rotate the keys, re-wrapping them for the others
+    RemoveUser {
+        /// The recipient's fingerprint (from list-users) or public key
+        recipient: String,
+    },
     /// List the keys held here and in your key ring (never the key material)
     Keys,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)

@@ -14,5 +14,6 @@ pub mod format;
 pub mod fuzzing;
 pub mod gitcrypt;
 pub mod key;
+pub mod recipients;
 pub mod repo;
 pub mod ring;

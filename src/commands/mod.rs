@@ -11,6 +11,7 @@ pub mod plumbing;
 pub mod rotate;
 pub mod status;
 pub mod unlock;
+pub mod users;
 
 use crate::cli::{Cli, Command};
 use crate::repo::{driver_name, Marked, Repo};
@@ -30,6 +31,9 @@ pub fn run(cli: Cli) -> Result<()> {
             to_ring,
         } => export_key::run(&key.name, file.as_deref(), force, current, to_ring),
         Command::Keys => keys::run(),
+        Command::AddUser { recipient } => users::add(&recipient),
+        Command::ListUsers => users::list(),
+        Command::RemoveUser { recipient } => users::remove(&recipient),
         Command::ImportGitCrypt { files } => import_git_crypt::run(&files),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -7,6 +7,7 @@ use super::{configure, is_configured, list_paths, paths_for, unconfigure};
 use crate::crypto::KeyId;
 use crate::gitcrypt::GitCryptKey;
 use crate::key::{read_key_file, Key};
+use crate::recipients;
 use crate::repo::{Marked, Repo, Stored};
 use crate::ring::Ring;
 use anyhow::{bail, Result};
@@ -45,9 +46,28 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
     let store = repo.key_store();
     let marked = repo.marked_files()?;
     let needed = needed_ids(&repo, &marked)?;
-    let from_ring = files.is_empty();
-    if from_ring {
-        keys = keys_from_ring(&needed)?;
+    // No key file: the personal key ring, else the keys wrapped for this
+    // repository's recipients (.git-secret/keys.age).
+    let mut from_ring = false;
+    if files.is_empty() {
+        match keys_from_ring(&needed) {
+            Ok(found) => {
+                keys = found;
+                from_ring = true;
+            }
+            Err(_) if repo.top().join(recipients::WRAPPED).is_file() => {
+                let (text, identity) = recipients::unwrap(repo.top())?;
+                let file = crate::key::parse_key_file_all(&text, recipients::WRAPPED)?;
+                eprintln!(
+                    "Opened {} with {}.",
+                    recipients::WRAPPED,
+                    identity.display()
+                );
+                keys = file.keys;
+                git_crypt.extend(file.git_crypt);
+            }
+            Err(e) => return Err(e),
+        }
     }
     let names: BTreeSet<String> = keys.iter().map(|k| k.name().to_owned()).collect();
 

@@ -9,4 +9,5 @@ mod merge;
 mod process;
 mod story;
 mod team;
+mod users;
 mod vectors;

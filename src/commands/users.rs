@@ -1,0 +1,104 @@
+//! `add-user`, `list-users`, `remove-user`: who can unlock with their own
+//! age or SSH key (see src/recipients.rs for the files under `.git-secret/`).
+
+use crate::gitcrypt::GitCryptKey;
+use crate::key::{format_key_file_all, Key};
+use crate::recipients::{self, Recipient};
+use crate::repo::Repo;
+use anyhow::{bail, Result};
+use std::io::Write;
+use zeroize::Zeroizing;
+
+/// Every key this repository holds, as one key file.
+fn key_file(repo: &Repo) -> Result<Zeroizing<String>> {
+    let store = repo.key_store();
+    let (mut keys, mut git_crypt): (Vec<Key>, Vec<GitCryptKey>) = (Vec::new(), Vec::new());
+    for name in store.names()? {
+        let file = store.load_file(&name)?;
+        keys.extend(file.keys);
+        git_crypt.extend(file.git_crypt);
+    }
+    if keys.is_empty() {
+        bail!("this repository holds no key to share; unlock it first (`git-secret unlock`)");
+    }
+    Ok(format_key_file_all(
+        &keys.iter().collect::<Vec<_>>(),
+        &git_crypt.iter().collect::<Vec<_>>(),
+    ))
+}
+
+fn stage(repo: &Repo) -> Result<()> {
+    repo.run_git(&["add", "-A", "--", recipients::DIR], None)?;
+    Ok(())
+}
+
+pub fn add(arg: &str) -> Result<()> {
+    let repo = Repo::discover()?;
+    let recipient = Recipient::parse(arg)?;
+    let mut list = recipients::read_list(repo.top())?;
+    if list.iter().any(|r| r.key == recipient.key) {
+        bail!(
+            "{} is already a recipient (fingerprint {})",
+            recipient.kind(),
+            recipient.fingerprint()
+        );
+    }
+    let keys = key_file(&repo)?;
+    list.push(recipient.clone());
+    recipients::write(repo.top(), &list, keys.as_bytes())?;
+    stage(&repo)?;
+    eprintln!(
+        "Added {} recipient {}{}; staged {} and {}. Commit them: the new user then runs `git-secret unlock`\n\
+         (with their age identity in GIT_SECRET_IDENTITY, or their SSH key in ~/.ssh).",
+        recipient.kind(),
+        recipient.fingerprint(),
+        if recipient.comment.is_empty() { String::new() } else { format!(" ({})", recipient.comment) },
+        recipients::LIST,
+        recipients::WRAPPED
+    );
+    Ok(())
+}
+
+pub fn list() -> Result<()> {
+    let repo = Repo::discover()?;
+    let list = recipients::read_list(repo.top())?;
+    let mut out = std::io::stdout().lock();
+    for r in &list {
+        writeln!(out, "{}  {:<11}  {}", r.fingerprint(), r.kind(), r.comment)?;
+    }
+    if list.is_empty() {
+        eprintln!("No recipients: add one with `git-secret add-user <age or SSH public key>`.");
+    }
+    Ok(())
+}
+
+pub fn remove(arg: &str) -> Result<()> {
+    let repo = Repo::discover()?;
+    let mut list = recipients::read_list(repo.top())?;
+    let wanted = Recipient::parse(arg).ok().map(|r| r.key);
+    let Some(position) = list
+        .iter()
+        .position(|r| r.fingerprint() == arg || Some(&r.key) == wanted.as_ref())
+    else {
+        bail!("{arg} is not a recipient of this repository (see `git-secret list-users`)");
+    };
+    let removed = list.remove(position);
+    // New key generations, so the removed user's copy opens nothing committed from now on.
+    for name in repo.key_store().names()? {
+        super::rotate::run(&name)?;
+    }
+    if list.is_empty() {
+        for file in [recipients::LIST, recipients::WRAPPED] {
+            let _ = std::fs::remove_file(repo.top().join(file));
+        }
+    } else {
+        recipients::write(repo.top(), &list, key_file(&repo)?.as_bytes())?;
+    }
+    stage(&repo)?;
+    eprintln!(
+        "Removed recipient {} and rotated the keys; the remaining recipients can unlock the new ones. Commit.\n\
+         They can still read everything committed before, and hold the old keys: change the secrets themselves.",
+        removed.fingerprint()
+    );
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! Sharing without a shared key file: the repository's key ring, wrapped with
+//! age for a list of recipients (age X25519 public keys, SSH ed25519 or RSA
+//! public keys), committed under `.git-secret/`:
+//!
+//! - `.git-secret/recipients.txt`: one recipient per line (`<public key> [# comment]`);
+//! - `.git-secret/keys.age`: the key file (every key, every generation)
+//!   encrypted to all of them (ASCII-armored age).
+//!
+//! `unlock` with no argument decrypts `keys.age` with the user's age identity
+//! (`$GIT_SECRET_IDENTITY`, or `<config dir>/git-secret/identity.txt`) or SSH
+//! private key (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use zeroize::Zeroizing;
+
+pub const DIR: &str = ".git-secret";
+pub const LIST: &str = ".git-secret/recipients.txt";
+pub const WRAPPED: &str = ".git-secret/keys.age";
+
+/// One recipient: its public key text and an optional comment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub key: String,
+    pub comment: String,
+}
+
+impl Recipient {
+    /// Parses `age1…`, `ssh-ed25519 AAAA… [comment]` or `ssh-rsa AAAA… [comment]`,
+    /// or a file holding one of them.
+    pub fn parse(arg: &str) -> Result<Recipient> {
+        let text = if Path::new(arg).is_file() {
+            let content =
+                std::fs::read_to_string(arg).with_context(|| format!("cannot read {arg}"))?;
+            content
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .with_context(|| format!("{arg} holds no public key"))?
+                .to_owned()
+        } else {
+            arg.trim().to_owned()
+        };
+        let (key, comment) = match text.split_once(" # ") {
+            Some((key, comment)) => (key.trim().to_owned(), comment.trim().to_owned()),
+            None => (text.clone(), String::new()),
+        };
+        let recipient = if key.starts_with("ssh-") {
+            // Keep "type base64"; the third word of an SSH public key is its comment.
+            let mut words = key.split_whitespace();
+            let (kind, data) = (
+                words.next().unwrap_or_default(),
+                words.next().unwrap_or_default(),
+            );
+            let rest: Vec<&str> = words.collect();
+            let comment = if comment.is_empty() {
+                rest.join(" ")
+            } else {
+                comment
+            };
+            Recipient {
+                key: format!("{kind} {data}"),
+                comment,
+            }
+        } else {
+            Recipient { key, comment }
+        };
+        recipient.to_age().with_context(|| {
+            format!("{arg} is not an age public key (age1…) or an SSH ed25519/RSA public key (or a file holding one)")
+        })?;
+        Ok(recipient)
+    }
+
+    fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>> {
+        if self.key.starts_with("age1") {
+            let r =
+                age::x25519::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(Box::new(r))
+        } else {
+            let r =
+                age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            Ok(Box::new(r))
+        }
+    }
+
+    /// A short public fingerprint: the first 16 hex digits of SHA-256 of the key text.
+    pub fn fingerprint(&self) -> String {
+        Sha256::digest(self.key.as_bytes())[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub fn kind(&self) -> &str {
+        self.key.split_whitespace().next().map_or("age", |k| {
+            if k.starts_with("age1") {
+                "age"
+            } else {
+                k
+            }
+        })
+    }
+}
+
+/// Reads `.git-secret/recipients.txt` from the work tree.
+pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
+    let path = top.join(LIST);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(Recipient::parse)
+        .collect()
+}
+
+/// Writes the recipient list and the key file wrapped for all of them.
+pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8]) -> Result<()> {
+    std::fs::create_dir_all(top.join(DIR)).with_context(|| format!("cannot create {DIR}"))?;
+    let mut list = String::from(
+        "# git-secret recipients: who can `git-secret unlock` this repository with their own key.\n\
+         # Managed by git-secret add-user / remove-user.\n",
+    );
+    for r in recipients {
+        list.push_str(&r.key);
+        if !r.comment.is_empty() {
+            list.push_str(" # ");
+            list.push_str(&r.comment);
+        }
+        list.push('\n');
+    }
+    let boxed: Vec<Box<dyn age::Recipient + Send>> = recipients
+        .iter()
+        .map(Recipient::to_age)
+        .collect::<Result<_>>()?;
+    let encryptor =
+        age::Encryptor::with_recipients(boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+            .map_err(|e| anyhow::anyhow!("cannot wrap the keys: {e}"))?;
+    let mut wrapped = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut wrapped, age::armor::Format::AsciiArmor)?;
+    let mut writer = encryptor.wrap_output(armor)?;
+    writer.write_all(key_file)?;
+    writer.finish()?.finish()?;
+    std::fs::write(top.join(LIST), list).with_context(|| format!("cannot write {LIST}"))?;
+    std::fs::write(top.join(WRAPPED), wrapped)
+        .with_context(|| format!("cannot write {WRAPPED}"))?;
+    Ok(())
+}
+
+/// Where `unlock` looks for the user's identities.
+pub fn identity_paths() -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let Some(list) = std::env::var_os("GIT_SECRET_IDENTITY") {
+        paths.extend(std::env::split_paths(&list));
+    }
+    if let Some(base) = directories::BaseDirs::new() {
+        paths.push(base.config_dir().join("git-secret").join("identity.txt"));
+        paths.push(base.home_dir().join(".ssh").join("id_ed25519"));
+        paths.push(base.home_dir().join(".ssh").join("id_rsa"));
+    }
+    paths
+}
+
+/// Decrypts `.git-secret/keys.age` with whichever of the user's identities
+/// can; returns the key file text and the identity file used.
+pub fn unwrap(top: &Path) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
+    let wrapped =
+        std::fs::read(top.join(WRAPPED)).with_context(|| format!("cannot read {WRAPPED}"))?;
+    let mut tried = Vec::new();
+    for path in identity_paths().into_iter().filter(|p| p.is_file()) {
+        tried.push(path.display().to_string());
+        let Ok(identities) = load_identities(&path) else {
+            continue;
+        };
+        let reader = age::armor::ArmoredReader::new(&wrapped[..]);
+        let decryptor = age::Decryptor::new(reader)
+            .map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
+        if let Ok(mut stream) =
+            decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        {
+            let mut text = Zeroizing::new(Vec::new());
+            stream
+                .read_to_end(&mut text)
+                .with_context(|| format!("{WRAPPED} is damaged"))?;
+            return Ok((text, path));
+        }
+    }
+    if tried.is_empty() {
+        bail!(
+            "no identity found to open {WRAPPED}: set GIT_SECRET_IDENTITY to your age identity file or SSH \
+             private key (passphrase-less), or pass a key file"
+        );
+    }
+    bail!(
+        "none of your identities ({}) is a recipient of this repository; ask someone who can unlock it to run \
+         `git-secret add-user <your public key>`",
+        tried.join(", ")
+    )
+}
+
+fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
+    let bytes = Zeroizing::new(std::fs::read(path)?);
+    if bytes.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY-----")
+        || bytes.starts_with(b"-----BEGIN RSA PRIVATE KEY-----")
+    {
+        let identity = age::ssh::Identity::from_buffer(
+            BufReader::new(&bytes[..]),
+            Some(path.display().to_string()),
+        )?;
+        if let age::ssh::Identity::Encrypted(_) = identity {
+            eprintln!(
+                "git-secret: skipping {}: the SSH key is passphrase-protected",
+                path.display()
+            );
+            return Ok(Vec::new());
+        }
+        return Ok(vec![Box::new(identity)]);
+    }
+    let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..]))?;
+    Ok(file
+        .into_identities()?
+        .into_iter()
+        .map(|i| i as Box<dyn age::Identity>)
+        .collect())
+}
