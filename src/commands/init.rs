@@ -22,7 +22,15 @@ pub fn run(name: &str) -> Result<()> {
             .into_iter()
             .chain(repo.head_oid(&marked.path));
         for oid in oids {
-            if let Stored::Encrypted(id) = repo.stored(oid)? {
+            let stored = repo.stored(oid)?;
+            if stored == Stored::GitCrypt {
+                bail!(
+                    "{} is encrypted with git-crypt; move the repository over with \
+                     `git-secret import-git-crypt GIT-CRYPT-KEYFILE` instead",
+                    marked.path
+                );
+            }
+            if let Stored::Encrypted(id) = stored {
                 bail!(
                     "{} is already encrypted with key id {id}; get that key from a teammate and run \
                      `git-secret unlock KEYFILE` instead of creating a new key",
