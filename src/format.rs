@@ -11,6 +11,7 @@ use crate::crypto::{KeyId, Subkeys, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::mpsc;
+use zeroize::Zeroizing;
 
 /// Starts with NUL so git, `text=auto` and diff treat every blob as binary.
 pub const MAGIC: &[u8; 10] = b"\0GITSECRET";
@@ -119,6 +120,8 @@ pub fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<
 
 /// Chunks sealed or opened per batch; a batch is split across the CPU cores.
 const BATCH_CHUNKS: usize = 32;
+/// Up to this size clean encrypts from one in-memory copy.
+const SMALL_FILE: usize = BATCH_CHUNKS * CHUNK_LEN;
 
 fn worker_count() -> usize {
     std::thread::available_parallelism()
@@ -210,6 +213,14 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let start = input.stream_position()?;
+    let end = input.seek(SeekFrom::End(0))?;
+    input.seek(SeekFrom::Start(start))?;
+    if end - start <= SMALL_FILE as u64 {
+        // Most secrets are small: one read, no helper threads, no big buffers.
+        let mut plaintext = Zeroizing::new(Vec::with_capacity((end - start) as usize));
+        input.read_to_end(&mut plaintext)?;
+        return encrypt_in_memory(keys, &plaintext, out);
+    }
     let mut hasher = keys.nonce_hasher();
     let len = read_ahead(input, 1 << 20, |data| {
         hasher.update(data);
@@ -262,6 +273,41 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     Ok(())
 }
 
+/// Encrypts a plaintext already in memory (what `encrypt` does for small files).
+fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> io::Result<()> {
+    let mut hasher = keys.nonce_hasher();
+    hasher.update(plaintext);
+    let header = Header {
+        key_id: keys.id(),
+        nonce: hasher.finish(),
+    };
+    let aad = header.to_bytes();
+    out.write_all(&aad)?;
+    let cipher = keys.file_cipher(&header.nonce);
+    let total = plaintext.len().div_ceil(CHUNK_LEN).max(1) as u64;
+    let mut chunks: Vec<Vec<u8>> = if plaintext.is_empty() {
+        vec![Vec::with_capacity(TAG_LEN)]
+    } else {
+        plaintext
+            .chunks(CHUNK_LEN)
+            .map(|c| {
+                let mut chunk = Vec::with_capacity(c.len() + TAG_LEN);
+                chunk.extend_from_slice(c);
+                chunk
+            })
+            .collect()
+    };
+    let seal = |i: u64, chunk: &mut Vec<u8>| -> Result<(), ()> {
+        cipher.seal_chunk(i, i + 1 == total, &aad, chunk);
+        Ok(())
+    };
+    let _ = for_each_chunk(0, &mut chunks, &seal);
+    for chunk in &chunks {
+        out.write_all(chunk)?;
+    }
+    Ok(())
+}
+
 /// Encrypts a plaintext held in memory.
 pub fn encrypt_bytes(keys: &Subkeys, plaintext: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(
@@ -286,15 +332,16 @@ pub fn decrypt<'k>(
     let cipher = keys.file_cipher(&header.nonce);
     // Read a batch of sealed chunks plus one byte of look-ahead, which tells
     // whether the batch's last chunk is the blob's last.
-    let mut pool: Vec<Vec<u8>> = (0..BATCH_CHUNKS)
-        .map(|_| Vec::with_capacity(SEALED_CHUNK_LEN + 1))
-        .collect();
+    let mut pool: Vec<Vec<u8>> = Vec::new();
     let mut carried: Option<u8> = None;
     let mut index = 0u64;
     loop {
         let mut used = 0;
         let mut last_index = None;
         while used < BATCH_CHUNKS {
+            if pool.len() == used {
+                pool.push(Vec::with_capacity(SEALED_CHUNK_LEN + 1));
+            }
             let chunk = &mut pool[used];
             chunk.clear();
             chunk.extend(carried.take());
