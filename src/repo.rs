@@ -93,6 +93,34 @@ impl Repo {
         Ok(Repo { repo, top })
     }
 
+    /// Every work tree of this repository (main and linked), this one first.
+    /// Other work trees are opened by path; ones that no longer exist are skipped.
+    pub fn worktrees(&self) -> Result<Vec<Repo>> {
+        let listing = self.run_git(&["worktree", "list", "--porcelain", "-z"], None)?;
+        let here = self.top.canonicalize().unwrap_or_else(|_| self.top.clone());
+        let mut others = Vec::new();
+        for line in listing.split(|&b| b == 0) {
+            let Some(path) = line.strip_prefix(b"worktree ") else {
+                continue;
+            };
+            let path = PathBuf::from(String::from_utf8_lossy(path).into_owned());
+            if path.canonicalize().ok().as_ref() == Some(&here) || !path.is_dir() {
+                continue;
+            }
+            if let Ok(repo) = Repository::open(&path) {
+                if let Some(top) = repo.workdir().map(Path::to_path_buf) {
+                    others.push(Repo { repo, top });
+                }
+            }
+        }
+        let mut all = vec![Repo {
+            repo: Repository::open(self.repo.path())?,
+            top: self.top.clone(),
+        }];
+        all.extend(others);
+        Ok(all)
+    }
+
     /// Finds the repository the way git does (cwd, `GIT_DIR`, `GIT_WORK_TREE`).
     pub fn discover() -> Result<Repo> {
         let repo = Repository::open_from_env().map_err(|e| {
@@ -317,7 +345,9 @@ impl Repo {
                 let out = self.spawn_git(&batch_args, None)?;
                 if !out.status.success() {
                     bail!(
-                        "git cannot compare the marked files with the index: {}",
+                        "git cannot compare the marked files with the index ({}). In a locked repository \
+                         this means a marked file holds new plaintext: restore it with `git checkout -- PATH`, \
+                         or unlock first",
                         String::from_utf8_lossy(&out.stderr).trim()
                     );
                 }

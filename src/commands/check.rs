@@ -25,8 +25,9 @@ pub fn staged() -> Result<()> {
     }
     if !leaks.is_empty() {
         bail!(
-            "these marked files are staged in plaintext:{}\nNothing was committed. Unlock (`git-secret unlock`) and \
-             `git add` them again so they are encrypted, or unstage them with `git rm --cached -- PATH`",
+            "these marked files are staged in plaintext:{}\nNothing was committed. Unlock (`git-secret unlock`) and run \
+             `git-secret status --fix` (or `git add` them again) so they are encrypted, or unstage them with \
+             `git rm --cached -- PATH`",
             list_paths(&leaks)
         );
     }

@@ -51,8 +51,31 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let paths = paths_for(&marked, &names);
-    let changed = repo.user_changes(&paths)?;
+    // The key is shared by every linked work tree: all of them go back to
+    // ciphertext, or none does.
+    let worktrees = repo.worktrees()?;
+    let mut plans = Vec::new();
+    let mut changed = Vec::new();
+    for tree in &worktrees {
+        let marked = if std::ptr::eq(tree, &worktrees[0]) {
+            marked.clone()
+        } else {
+            tree.marked_files()?
+        };
+        let paths: Vec<String> = paths_for(&marked, &names)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        for path in tree.user_changes(&refs)? {
+            changed.push(if std::ptr::eq(tree, &worktrees[0]) {
+                path
+            } else {
+                format!("{} (in {})", path, tree.top().display())
+            });
+        }
+        plans.push((tree, paths));
+    }
     if !changed.is_empty() {
         if !force {
             bail!(
@@ -67,8 +90,12 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
         );
     }
 
-    repo.force_checkout(&paths, "lock", &names)
-        .map_err(|e| e.context("lock failed; the key is still installed, so nothing is lost: fix the cause and run lock again"))?;
+    for (tree, paths) in &plans {
+        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        tree.force_checkout(&refs, "lock", &names).map_err(|e| {
+            e.context("lock failed; the key is still installed, so nothing is lost: fix the cause and run lock again")
+        })?;
+    }
     crate::fault::crash_point("lock:checked-out");
     for name in &names {
         store.remove(name)?;

@@ -222,8 +222,7 @@ impl FilterKeys {
             }
             Err(e) => return Err(e.into()),
         };
-        format::decrypt(&header, |id| self.find(id), input, out)
-            .map_err(|e| anyhow::anyhow!("{path}: {e}"))
+        Ok(format::decrypt(&header, |id| self.find(id), input, out)?)
     }
 
     /// Whatever git hands textconv (plaintext normally, a blob when locked) →

@@ -208,8 +208,6 @@ fn unlock_in_the_main_worktree_applies_to_a_linked_one() {
 }
 
 #[test]
-#[ignore = "bug: lock in a linked worktree leaves plaintext in the other worktrees, \
-            whose git status/checkout then fail (exit 128) in locked mode"]
 fn lock_in_a_linked_worktree_leaves_every_worktree_usable() {
     let sandbox = Sandbox::new();
     let repo = alice(&sandbox);
