@@ -25,9 +25,27 @@ fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
     ))
 }
 
-/// Installs (or refreshes) the pre-commit hook; returns its path.
-pub fn install(repo: &Repo) -> Result<PathBuf> {
+/// Installs (or refreshes) the pre-commit hook; returns its path, or None
+/// when `outside_work_tree_only` and `core.hooksPath` points into the work
+/// tree (init promises to write nothing there).
+pub fn install(repo: &Repo, outside_work_tree_only: bool) -> Result<Option<PathBuf>> {
     let dir = hooks_dir(repo)?;
+    let top = repo
+        .top()
+        .canonicalize()
+        .unwrap_or_else(|_| repo.top().to_path_buf());
+    let resolved = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+    if outside_work_tree_only
+        && resolved.starts_with(&top)
+        && !resolved.starts_with(top.join(".git"))
+    {
+        eprintln!(
+            "Note: core.hooksPath points into the work tree ({}); init writes nothing there. \
+             `git-secret unlock` installs the pre-commit guard, or add `git-secret check --staged` to your hook.",
+            dir.display()
+        );
+        return Ok(None);
+    }
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let hook = dir.join("pre-commit");
     let chained = dir.join(format!("pre-commit{CHAINED_SUFFIX}"));
@@ -62,5 +80,5 @@ pub fn install(repo: &Repo) -> Result<PathBuf> {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
     }
-    Ok(hook)
+    Ok(Some(hook))
 }

@@ -127,7 +127,7 @@ pub fn run(files: &[String]) -> Result<()> {
     }
     let paths = super::paths_for(&marked, &names);
     repo.force_checkout(&paths, "import", &[])?;
-    super::init::install_hook(&repo);
+    super::init::install_hook(&repo, false);
 
     for (name, key) in &current {
         eprintln!(

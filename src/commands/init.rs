@@ -45,7 +45,7 @@ pub fn run(name: &str) -> Result<()> {
         let _ = store.remove(name);
         return Err(e);
     }
-    install_hook(&repo);
+    install_hook(&repo, true);
     let driver = crate::repo::driver_name(name);
     eprintln!(
         "Created key '{name}' (id {}) in {}.\n\
@@ -59,8 +59,8 @@ pub fn run(name: &str) -> Result<()> {
 }
 
 /// The pre-commit guard is a safety net, not a precondition: warn if it cannot be installed.
-pub fn install_hook(repo: &Repo) {
-    if let Err(e) = super::hook::install(repo) {
+pub fn install_hook(repo: &Repo, outside_work_tree_only: bool) {
+    if let Err(e) = super::hook::install(repo, outside_work_tree_only) {
         eprintln!("git-secret: warning: could not install the pre-commit hook: {e:#}");
     }
 }

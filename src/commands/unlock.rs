@@ -153,7 +153,7 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
         let _ = repo.force_checkout(&paths, "unlock", &[]);
         return Err(e.context("unlock failed; the repository was left locked as it was"));
     }
-    super::init::install_hook(&repo);
+    super::init::install_hook(&repo, false);
     if use_ring && !from_ring {
         for (_, _, given) in &to_install {
             match Ring::open().and_then(|ring| ring.store(given)) {

@@ -58,7 +58,18 @@ fn hook_honours_core_hooks_path_and_chains_an_existing_hook() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    repo.secret_ok(&["init"]);
+    // init writes nothing into the work tree, where this hooks path lies.
+    let out = repo.secret(&["init"]);
+    assert_success(&out, "init");
+    assert!(stderr(&out).contains("core.hooksPath"), "{}", stderr(&out));
+    assert!(!repo.exists("my-hooks/pre-commit.git-secret-chained"));
+    // unlock installs the guard there, chaining the existing hook.
+    let key = repo.secret_ok(&["export-key", "-"]);
+    repo.secret_ok(&["lock"]);
+    assert_success(
+        &repo.secret_stdin(&["unlock", "-"], key.as_bytes()),
+        "unlock",
+    );
     let hook = std::fs::read_to_string(repo.dir.join("my-hooks/pre-commit")).unwrap();
     assert!(hook.contains("check --staged"), "{hook}");
     assert!(repo.exists("my-hooks/pre-commit.git-secret-chained"));
@@ -68,12 +79,11 @@ fn hook_honours_core_hooks_path_and_chains_an_existing_hook() {
         log.contains("existing-hook-ran"),
         "the chained hook still runs"
     );
-    // Reinstalling (unlock) keeps a single chain.
-    let key = repo.secret_ok(&["export-key", "-"]);
+    // Reinstalling keeps a single chain.
     repo.secret_ok(&["lock"]);
     assert_success(
         &repo.secret_stdin(&["unlock", "-"], key.as_bytes()),
-        "unlock",
+        "unlock again",
     );
     let chained =
         std::fs::read_to_string(repo.dir.join("my-hooks/pre-commit.git-secret-chained")).unwrap();
