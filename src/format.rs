@@ -135,7 +135,11 @@ fn for_each_chunk<E: Send, F>(first_index: u64, chunks: &mut [Vec<u8>], f: &F) -
 where
     F: Fn(u64, &mut Vec<u8>) -> Result<(), E> + Sync,
 {
-    let workers = worker_count().min(chunks.len());
+    let workers = if chunks.len() > 1 {
+        worker_count().min(chunks.len())
+    } else {
+        1
+    };
     if workers <= 1 {
         return chunks
             .iter_mut()
