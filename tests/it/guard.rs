@@ -2,19 +2,6 @@
 
 use crate::harness::*;
 
-/// Stages `content` at `path` without running any filter (what a libgit2 GUI does).
-fn stage_raw(repo: &Repo, path: &str, content: &[u8]) {
-    let out = repo.git_stdin(&["hash-object", "-w", "--no-filters", "--stdin"], content);
-    assert_success(&out, "hash-object");
-    let oid = stdout(&out).trim().to_owned();
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("100644,{oid},{path}"),
-    ]);
-}
-
 fn unlocked(sandbox: &Sandbox) -> Repo<'_> {
     let repo = sandbox.init_repo("r");
     repo.secret_ok(&["init"]);
@@ -29,7 +16,7 @@ fn unlocked(sandbox: &Sandbox) -> Repo<'_> {
 fn pre_commit_hook_refuses_plaintext_staged_behind_the_filters_back() {
     let sandbox = Sandbox::new();
     let repo = unlocked(&sandbox);
-    stage_raw(&repo, "secrets/raw.env", b"RAW=leak\n");
+    repo.stage_raw("secrets/raw.env", b"RAW=leak\n");
     let head = repo.git(&["rev-parse", "HEAD"]);
     let out = repo.git_output(&["commit", "-qm", "leak"]);
     assert!(!out.status.success(), "the hook must refuse the commit");
@@ -37,7 +24,7 @@ fn pre_commit_hook_refuses_plaintext_staged_behind_the_filters_back() {
     assert_eq!(repo.git(&["rev-parse", "HEAD"]), head, "nothing committed");
     // check --staged directly, without a key: a fresh clone, never unlocked.
     let clone = sandbox.clone_repo(&repo, "clone");
-    stage_raw(&clone, "secrets/raw.env", b"RAW=leak\n");
+    clone.stage_raw("secrets/raw.env", b"RAW=leak\n");
     assert_refused(&clone.secret(&["check", "--staged"]), "secrets/raw.env");
     // Encrypted staged files pass.
     clone.git(&["rm", "-q", "--cached", "secrets/raw.env"]);

@@ -90,6 +90,23 @@ impl Sandbox {
         }
     }
 
+    /// A repository with a committed README, the default key (`init`),
+    /// `secrets/**` and `*.key` marked, and `secrets` committed encrypted.
+    pub fn repo_with_secrets(&self, name: &str, secrets: &[(&str, &[u8])]) -> Repo<'_> {
+        let repo = self.init_repo(name);
+        repo.write("README", "hello\n");
+        repo.git(&["add", "README"]);
+        repo.git(&["commit", "-q", "-m", "initial"]);
+        repo.secret_ok(&["init"]);
+        repo.mark_default();
+        for (path, content) in secrets {
+            repo.write(path, content);
+        }
+        repo.git(&["add", "."]);
+        repo.git(&["commit", "-q", "-m", "add secrets"]);
+        repo
+    }
+
     /// A repository handle for an existing directory (e.g. a linked worktree).
     pub fn open(&self, dir: PathBuf) -> Repo<'_> {
         Repo { sandbox: self, dir }
@@ -121,6 +138,21 @@ impl Repo<'_> {
     /// Runs git with stdin, asserts success.
     pub fn git_stdin(&self, args: &[&str], input: &[u8]) -> Output {
         run_with_stdin(self.sandbox.command("git", &self.dir).args(args), input)
+    }
+
+    /// Stores `content` as a blob without filters (as a libgit2 GUI would) and
+    /// stages it at `path`; returns the blob id.
+    pub fn stage_raw(&self, path: &str, content: &[u8]) -> String {
+        let out = self.git_stdin(&["hash-object", "-w", "--no-filters", "--stdin"], content);
+        assert_success(&out, "hash-object");
+        let oid = stdout(&out).trim().to_owned();
+        self.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{oid},{path}"),
+        ]);
+        oid
     }
 
     /// Raw bytes git stores for `rev:path` (no filters).

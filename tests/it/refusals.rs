@@ -10,17 +10,7 @@ const DB: &[u8] = b"DB_PASSWORD=s3cr3t-beta\n";
 
 /// A repository with the default key, two committed secrets and one ordinary file.
 fn alice(sandbox: &Sandbox) -> Repo<'_> {
-    let repo = sandbox.init_repo("alice");
-    repo.write("README", "hello\n");
-    repo.git(&["add", "README"]);
-    repo.git(&["commit", "-q", "-m", "initial"]);
-    repo.secret_ok(&["init"]);
-    repo.mark_default();
-    repo.write("secrets/a.env", ENV);
-    repo.write("secrets/db.env", DB);
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "add secrets"]);
-    repo
+    sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV), ("secrets/db.env", DB)])
 }
 
 /// Exports `repo`'s default key to `<sandbox>/<file>`; returns the path.
@@ -41,20 +31,6 @@ fn key_id(text: &str) -> String {
 
 fn key_id_of_file(path: &str) -> String {
     key_id(&fs::read_to_string(path).unwrap())
-}
-
-/// Stores `content` as a blob without filters and stages it at `path`.
-fn stage_raw(repo: &Repo, path: &str, content: &[u8]) -> String {
-    let out = repo.git_stdin(&["hash-object", "-w", "--no-filters", "--stdin"], content);
-    assert_success(&out, "hash-object");
-    let oid = stdout(&out).trim().to_owned();
-    repo.git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("100644,{oid},{path}"),
-    ]);
-    oid
 }
 
 fn assert_exit(out: &std::process::Output, code: i32, what: &str) {
@@ -169,7 +145,7 @@ fn unlock_refuses_staged_changes_to_a_marked_file() {
     let bob = sandbox.clone_repo(&alice, "bob");
     // Staged behind the filter's back (the clone has no filter configured yet).
     let ciphertext = bob.read("secrets/db.env");
-    stage_raw(&bob, "secrets/db.env", b"staged change\n");
+    bob.stage_raw("secrets/db.env", b"staged change\n");
     bob.write("secrets/db.env", &ciphertext);
     let before = bob.snapshot();
     let out = bob.secret(&["unlock", &key]);
@@ -613,7 +589,7 @@ fn smudge_of_a_tampered_blob_fails_and_writes_no_plaintext() {
         let at = blob.len() - offset_from_end;
         blob[at] ^= 0x01;
         fs::remove_file(repo.dir.join(path)).unwrap();
-        stage_raw(&repo, path, &blob);
+        repo.stage_raw(path, &blob);
         let out = repo.git_output(&["checkout", "--", path]);
         assert_ne!(
             out.status.code(),

@@ -7,17 +7,13 @@ const ENV: &[u8] = b"DATABASE_URL=postgres://alice:hunter2@db/prod\n";
 
 /// Alice's repository with one committed secret and one ordinary file.
 fn alice(sandbox: &Sandbox) -> Repo<'_> {
-    let repo = sandbox.init_repo("alice");
-    repo.write("README", "hello\n");
-    repo.git(&["add", "README"]);
-    repo.git(&["commit", "-q", "-m", "initial"]);
-    repo.secret_ok(&["init"]);
-    repo.mark_default();
-    repo.write("secrets/prod.env", ENV);
-    repo.write("deploy.key", "-----BEGIN PRIVATE KEY-----\nabc\n");
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "add secrets"]);
-    repo
+    sandbox.repo_with_secrets(
+        "alice",
+        &[
+            ("secrets/prod.env", ENV),
+            ("deploy.key", b"-----BEGIN PRIVATE KEY-----\nabc\n"),
+        ],
+    )
 }
 
 #[test]

@@ -10,17 +10,7 @@ const B: &[u8] = b"DB_PASSWORD=s3cr3t-beta\n";
 
 /// A repository with the default key, two committed secrets and one ordinary file.
 fn alice(sandbox: &Sandbox) -> Repo<'_> {
-    let repo = sandbox.init_repo("alice");
-    repo.write("README", "hello\n");
-    repo.git(&["add", "README"]);
-    repo.git(&["commit", "-q", "-m", "initial"]);
-    repo.secret_ok(&["init"]);
-    repo.mark_default();
-    repo.write("secrets/a.env", A);
-    repo.write("secrets/b.env", B);
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "add secrets"]);
-    repo
+    sandbox.repo_with_secrets("alice", &[("secrets/a.env", A), ("secrets/b.env", B)])
 }
 
 /// Asserts `path` is `plain` in the work tree and ciphertext in `rev`.
