@@ -191,11 +191,12 @@ pub fn blob(data: &[u8]) {
         "smudge disagrees: {smudged:?}"
     );
     assert_eq!(out, honest_out, "smudge output differs from the decoder's");
-    if let Err(e) = smudged {
+    // The callers (the smudge command, the filter process) name the file.
+    if let (Err(e), Err(decoder)) = (&smudged, &honest) {
         let msg = format!("{e:#}");
         assert!(
-            msg.contains("secrets/fuzz"),
-            "smudge error without the path: {msg}"
+            msg.contains(&decoder.to_string()),
+            "smudge error {msg:?} is not the decoder's {decoder:?}"
         );
     }
 }

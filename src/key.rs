@@ -121,7 +121,15 @@ pub fn validate_name(name: &str) -> Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && !name.starts_with('-');
     if !ok {
-        bail!("invalid key name {name:?}: use 1-32 letters, digits, '-' or '_', not starting with '-'");
+        // Echo the name only when short: a damaged line may hold key material.
+        let shown = if name.len() <= 32 {
+            format!("{name:?}")
+        } else {
+            format!("({} characters)", name.len())
+        };
+        bail!(
+            "invalid key name {shown}: use 1-32 letters, digits, '-' or '_', not starting with '-'"
+        );
     }
     Ok(())
 }
@@ -206,8 +214,18 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile> {
                 })
             }
             None if line.starts_with(BEGIN_PREFIX) => {
+                // Quote the version only when it looks like one: a damaged line may hold key material.
+                let version = line[BEGIN_PREFIX.len()..].trim_end_matches('-');
+                let shown = if version.len() <= 6
+                    && version.starts_with('v')
+                    && version[1..].bytes().all(|b| b.is_ascii_digit())
+                {
+                    version
+                } else {
+                    "unrecognised"
+                };
                 bail!(
-                    "{}: unsupported key file version ({line}); upgrade git-secret",
+                    "{}: unsupported key file version ({shown}); upgrade git-secret",
                     at()
                 )
             }
@@ -585,6 +603,24 @@ mod tests {
             );
         }
         assert!(parse_key_file(b"\x00\x01binary", "k").is_err());
+    }
+
+    /// Found by fuzzing: damaged lines used to be quoted in errors, with any key material on them.
+    #[test]
+    fn errors_never_quote_damaged_lines() {
+        let text = format_key_file(&[&key(1, "default", 1)]).to_string();
+        let material = text
+            .lines()
+            .find_map(|l| l.strip_prefix("key: "))
+            .unwrap()
+            .to_owned();
+        for bad in [
+            text.replace("v1-----", &format!("v{material}")),
+            text.replace("name: default", &format!("name: defa: {material}")),
+        ] {
+            let err = format!("{:#}", parse_key_file(bad.as_bytes(), "k").unwrap_err());
+            assert!(!err.contains(&material[..20]), "{err}");
+        }
     }
 
     #[test]

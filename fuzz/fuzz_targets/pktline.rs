@@ -1,14 +1,7 @@
-//! Arbitrary bytes as git's side of a filter-process session: `serve` must
-//! return (Ok or Err) without panicking or hanging.
+//! Arbitrary bytes as git's side of a filter-process session (see
+//! `git_secret::fuzzing::pktline`).
 #![no_main]
 
-use git_secret::filter::process::{serve, Request};
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
-    let _ = serve(data, std::io::sink(), &mut |request: &Request| {
-        let mut out = request.content.clone();
-        out.reverse();
-        Ok(out)
-    });
-});
+fuzz_target!(|data: &[u8]| git_secret::fuzzing::pktline(data));

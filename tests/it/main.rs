@@ -4,6 +4,7 @@ mod faults;
 mod gitcrypt;
 mod guard;
 mod harness;
+mod hostile;
 mod hygiene;
 mod merge;
 mod process;
