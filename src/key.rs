@@ -214,6 +214,13 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile> {
                 })
             }
             None if line.starts_with(BEGIN_PREFIX) => {
+                if line.contains(" name:") || line.contains(" key:") {
+                    bail!(
+                        "{}: the key file's line breaks look lost (the whole block is on one line); \
+                         pass it with its line breaks, e.g. `printf '%s\\n' \"$VAR\" | git-secret unlock -`",
+                        at()
+                    );
+                }
                 // Quote the version only when it looks like one: a damaged line may hold key material.
                 let version = line[BEGIN_PREFIX.len()..].trim_end_matches('-');
                 let shown = if version.len() <= 6
@@ -623,6 +630,18 @@ mod tests {
             let err = format!("{:#}", parse_key_file(bad.as_bytes(), "k").unwrap_err());
             assert!(!err.contains(&material[..20]), "{err}");
         }
+    }
+
+    #[test]
+    fn a_key_file_without_line_breaks_is_explained() {
+        let text = format_key_file(&[&key(1, "default", 1)]).to_string();
+        let flat: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let err = format!("{:#}", parse_key_file(flat.as_bytes(), "k").unwrap_err());
+        assert!(err.contains("line breaks"), "{err}");
     }
 
     #[test]

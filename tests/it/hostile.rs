@@ -37,8 +37,15 @@ fn run_corpus(target: &str, run: fn(&[u8])) -> usize {
         .collect();
     files.sort();
     let mut failures = Vec::new();
+    let mut ran = 0;
     for file in &files {
-        let data = fs::read(file).unwrap();
+        let data = match fs::read(file) {
+            Ok(data) => data,
+            // A fuzzer running on this corpus replaces files with smaller ones.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => panic!("cannot read {}: {e}", file.display()),
+        };
+        ran += 1;
         if let Err(panic) = std::panic::catch_unwind(|| run(&data)) {
             let msg = panic
                 .downcast_ref::<String>()
@@ -52,10 +59,10 @@ fn run_corpus(target: &str, run: fn(&[u8])) -> usize {
         failures.is_empty(),
         "{} of {} fuzz corpus files fail:\n{}",
         failures.len(),
-        files.len(),
+        ran,
         failures.join("\n")
     );
-    files.len()
+    ran
 }
 
 #[test]
