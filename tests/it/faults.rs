@@ -181,3 +181,24 @@ fn concurrent_status_while_adding_gives_correct_results() {
         assert!(is_encrypted(&blob), "staged blob {i} is ciphertext");
     }
 }
+
+/// Root ignores read-only permissions, so an unwritable `.git` is modelled by a
+/// file standing where the key directory must be created.
+#[test]
+fn an_unwritable_git_dir_leaves_the_repository_as_it_was() {
+    let sandbox = Sandbox::new();
+    let fresh = sandbox.init_repo("fresh");
+    std::fs::write(fresh.key_dir(), "in the way\n").unwrap();
+    let before = fresh.snapshot_without_keys();
+    assert_refused(&fresh.secret(&["init"]), "cannot create");
+    assert_eq!(fresh.snapshot_without_keys(), before);
+    assert_eq!(std::fs::read(fresh.key_dir()).unwrap(), b"in the way\n");
+
+    let (repo, key) = setup(&sandbox);
+    repo.secret_ok(&["lock"]);
+    let clone = sandbox.clone_repo(&repo, "clone");
+    std::fs::write(clone.key_dir(), "in the way\n").unwrap();
+    let before = clone.snapshot_without_keys();
+    assert_refused(&clone.secret(&["unlock", &key]), "Not a directory");
+    assert_eq!(clone.snapshot_without_keys(), before);
+}

@@ -251,6 +251,23 @@ impl Repo<'_> {
     }
 }
 
+impl Repo<'_> {
+    /// Like `snapshot`, for a repository whose key location is not a directory.
+    pub fn snapshot_without_keys(&self) -> Snapshot {
+        let mut files = Vec::new();
+        collect_files(&self.dir, &self.dir, &mut files);
+        Snapshot {
+            files,
+            index: self.git(&["ls-files", "-s"]),
+            head: self
+                .git_output(&["rev-parse", "-q", "--verify", "HEAD"])
+                .stdout,
+            config: self.git(&["config", "--local", "--list"]),
+            keys: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snapshot {
     files: Vec<(String, Vec<u8>)>,
