@@ -232,22 +232,12 @@ impl Repo<'_> {
     /// A snapshot of everything a refused command must leave alone: work tree
     /// files (outside .git), the index, HEAD, local config and the key store.
     pub fn snapshot(&self) -> Snapshot {
-        let mut files = Vec::new();
-        collect_files(&self.dir, &self.dir, &mut files);
-        let mut keys = Vec::new();
+        let mut snapshot = self.snapshot_without_keys();
         let key_dir = self.key_dir();
         if key_dir.exists() {
-            collect_files(&key_dir, &key_dir, &mut keys);
+            collect_files(&key_dir, &key_dir, &mut snapshot.keys);
         }
-        Snapshot {
-            files,
-            index: self.git(&["ls-files", "-s"]),
-            head: self
-                .git_output(&["rev-parse", "-q", "--verify", "HEAD"])
-                .stdout,
-            config: self.git(&["config", "--local", "--list"]),
-            keys,
-        }
+        snapshot
     }
 }
 
