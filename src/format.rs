@@ -232,27 +232,11 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     })?;
     input.seek(SeekFrom::Start(start))?;
 
-    let header = Header {
-        key_id: keys.id(),
-        nonce: hasher.finish(),
-    };
-    let aad = header.to_bytes();
-    out.write_all(&aad)?;
-    let cipher = keys.file_cipher(&header.nonce);
-    let total = len.div_ceil(CHUNK_LEN as u64).max(1);
-    let seal = |i: u64, chunk: &mut Vec<u8>| -> Result<(), ()> {
-        cipher.seal_chunk(i, i + 1 == total, &aad, chunk);
-        Ok(())
-    };
+    let sealer = BlobSealer::start(keys, hasher, len, out)?;
+    let seal = |i: u64, chunk: &mut Vec<u8>| sealer.seal(i, chunk);
     let mut pool: Vec<Vec<u8>> = (0..BATCH_CHUNKS)
         .map(|_| Vec::with_capacity(SEALED_CHUNK_LEN))
         .collect();
-    if len == 0 {
-        let empty = &mut pool[..1];
-        empty[0].clear();
-        let _ = for_each_chunk(0, empty, &seal);
-        return out.write_all(&empty[0]);
-    }
     let mut index = 0u64;
     read_ahead(input, BATCH_CHUNKS * CHUNK_LEN, |data| {
         let count = data.len().div_ceil(CHUNK_LEN);
@@ -268,7 +252,7 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
         index += count as u64;
         Ok(())
     })?;
-    if index != total {
+    if index != sealer.total {
         return Err(io::Error::new(
             io::ErrorKind::UnexpectedEof,
             "the input changed while it was being encrypted",
@@ -277,18 +261,48 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     Ok(())
 }
 
+/// Seals the chunks of one blob, after writing its header.
+struct BlobSealer {
+    cipher: crate::crypto::FileCipher,
+    aad: [u8; HEADER_LEN],
+    total: u64,
+}
+
+impl BlobSealer {
+    /// Writes the header for a plaintext of `len` bytes whose keyed hash is in `hasher`.
+    fn start(
+        keys: &Subkeys,
+        hasher: crate::crypto::NonceHasher,
+        len: u64,
+        out: &mut dyn Write,
+    ) -> io::Result<BlobSealer> {
+        let header = Header {
+            key_id: keys.id(),
+            nonce: hasher.finish(),
+        };
+        let aad = header.to_bytes();
+        out.write_all(&aad)?;
+        let total = len.div_ceil(CHUNK_LEN as u64).max(1);
+        Ok(BlobSealer {
+            cipher: keys.file_cipher(&header.nonce),
+            aad,
+            total,
+        })
+    }
+
+    fn seal(&self, index: u64, chunk: &mut Vec<u8>) -> Result<(), ()> {
+        self.cipher
+            .seal_chunk(index, index + 1 == self.total, &self.aad, chunk);
+        Ok(())
+    }
+}
+
 /// Encrypts a plaintext already in memory (what `encrypt` does for small files).
 fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> io::Result<()> {
     let mut hasher = keys.nonce_hasher();
     hasher.update(plaintext);
-    let header = Header {
-        key_id: keys.id(),
-        nonce: hasher.finish(),
-    };
-    let aad = header.to_bytes();
-    out.write_all(&aad)?;
-    let cipher = keys.file_cipher(&header.nonce);
-    let total = plaintext.len().div_ceil(CHUNK_LEN).max(1) as u64;
+    let sealer = BlobSealer::start(keys, hasher, plaintext.len() as u64, out)?;
+    let seal = |i: u64, chunk: &mut Vec<u8>| sealer.seal(i, chunk);
     let mut chunks: Vec<Vec<u8>> = if plaintext.is_empty() {
         vec![Vec::with_capacity(TAG_LEN)]
     } else {
@@ -300,10 +314,6 @@ fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> i
                 chunk
             })
             .collect()
-    };
-    let seal = |i: u64, chunk: &mut Vec<u8>| -> Result<(), ()> {
-        cipher.seal_chunk(i, i + 1 == total, &aad, chunk);
-        Ok(())
     };
     let _ = for_each_chunk(0, &mut chunks, &seal);
     for chunk in &chunks {
