@@ -146,16 +146,37 @@ impl FileCipher {
         nonce
     }
 
-    /// Encrypts `chunk` in place and appends its tag.
-    pub fn seal_chunk(&self, index: u64, last: bool, aad: &[u8], chunk: &mut Vec<u8>) {
-        let tag = self
-            .aead
-            .encrypt_inout_detached(
+    /// Encrypts `body` in place and returns its tag.
+    pub fn seal(&self, index: u64, last: bool, aad: &[u8], body: &mut [u8]) -> [u8; TAG_LEN] {
+        self.aead
+            .encrypt_inout_detached(&Self::chunk_nonce(index, last), aad, InOutBuf::from(body))
+            .expect("chunks are far below the AES-GCM-SIV length limit")
+            .into()
+    }
+
+    /// Verifies `tag` and decrypts `body` in place (left as it was on failure).
+    pub fn open(
+        &self,
+        index: u64,
+        last: bool,
+        aad: &[u8],
+        body: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), AuthError> {
+        let tag = Tag::try_from(tag).map_err(|_| AuthError)?;
+        self.aead
+            .decrypt_inout_detached(
                 &Self::chunk_nonce(index, last),
                 aad,
-                InOutBuf::from(chunk.as_mut_slice()),
+                InOutBuf::from(body),
+                &tag,
             )
-            .expect("chunks are far below the AES-GCM-SIV length limit");
+            .map_err(|_| AuthError)
+    }
+
+    /// Encrypts `chunk` in place and appends its tag.
+    pub fn seal_chunk(&self, index: u64, last: bool, aad: &[u8], chunk: &mut Vec<u8>) {
+        let tag = self.seal(index, last, aad, chunk);
         chunk.extend_from_slice(&tag);
     }
 
@@ -170,15 +191,7 @@ impl FileCipher {
     ) -> Result<(), AuthError> {
         let body_len = chunk.len().checked_sub(TAG_LEN).ok_or(AuthError)?;
         let (body, tag) = chunk.split_at_mut(body_len);
-        let tag = Tag::try_from(&*tag).map_err(|_| AuthError)?;
-        self.aead
-            .decrypt_inout_detached(
-                &Self::chunk_nonce(index, last),
-                aad,
-                InOutBuf::from(body),
-                &tag,
-            )
-            .map_err(|_| AuthError)?;
+        self.open(index, last, aad, body, tag)?;
         chunk.truncate(body_len);
         Ok(())
     }

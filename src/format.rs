@@ -8,6 +8,7 @@
 //! last carries 1..=CHUNK_LEN, or 0 only when it is the only chunk (empty file).
 
 use crate::crypto::{KeyId, Subkeys, KEY_ID_LEN, NONCE_LEN, TAG_LEN};
+use crate::pipeline::{self, PageBuf};
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::mpsc;
@@ -118,99 +119,14 @@ pub fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<
     Ok(filled)
 }
 
-/// Chunks sealed or opened per batch; a batch is split across the CPU cores.
-const BATCH_CHUNKS: usize = 32;
-/// Up to this size clean encrypts from one in-memory copy.
-const SMALL_FILE: usize = BATCH_CHUNKS * CHUNK_LEN;
-
-fn worker_count() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8)
-}
-
-/// Applies `f(index, chunk)` to every chunk of a batch, in parallel when it
-/// has more than one chunk. Stops at (and returns) the first error by index.
-fn for_each_chunk<E: Send, F>(first_index: u64, chunks: &mut [Vec<u8>], f: &F) -> Result<(), E>
-where
-    F: Fn(u64, &mut Vec<u8>) -> Result<(), E> + Sync,
-{
-    let workers = if chunks.len() > 1 {
-        worker_count().min(chunks.len())
-    } else {
-        1
-    };
-    if workers <= 1 {
-        return chunks
-            .iter_mut()
-            .zip(first_index..)
-            .try_for_each(|(c, i)| f(i, c));
-    }
-    let per_worker = chunks.len().div_ceil(workers);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .chunks_mut(per_worker)
-            .enumerate()
-            .map(|(w, part)| {
-                let base = first_index + (w * per_worker) as u64;
-                scope.spawn(move || part.iter_mut().zip(base..).try_for_each(|(c, i)| f(i, c)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("chunk workers do not panic"))
-            .collect::<Result<Vec<()>, E>>()
-            .map(|_| ())
-    })
-}
-
-/// Reads `input` to its end in buffers of `size` bytes (only the last may be
-/// shorter) on a helper thread and hands each to `consume` on this one, so
-/// reading overlaps hashing or sealing. Returns the number of bytes read.
-fn read_ahead<R: Read + Send + ?Sized>(
-    input: &mut R,
-    size: usize,
-    mut consume: impl FnMut(&[u8]) -> io::Result<()>,
-) -> io::Result<u64> {
-    std::thread::scope(|scope| {
-        let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
-        let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
-        for _ in 0..2 {
-            empty_tx
-                .send(Vec::with_capacity(size))
-                .expect("receiver is alive");
-        }
-        scope.spawn(move || {
-            // Ends when this side is done or the consumer hung up.
-            while let Ok(mut buf) = empty_rx.recv() {
-                buf.resize(size, 0);
-                let result = read_full(input, &mut buf).map(|n| {
-                    buf.truncate(n);
-                    buf
-                });
-                let stop = !matches!(&result, Ok(buf) if !buf.is_empty());
-                if full_tx.send(result).is_err() || stop {
-                    break;
-                }
-            }
-        });
-        let mut total = 0u64;
-        for buf in full_rx.iter() {
-            let buf = buf?;
-            if buf.is_empty() {
-                break;
-            }
-            total += buf.len() as u64;
-            consume(&buf)?;
-            let _ = empty_tx.send(buf);
-        }
-        Ok(total)
-    })
-}
+/// Up to this size clean encrypts from one in-memory copy (one read of the input).
+const SMALL_FILE: usize = 2 << 20;
+/// The keyed-hash pass reads this much at a time: it fits in the CPU's cache.
+const HASH_READ: usize = 256 << 10;
 
 /// Encrypts everything `input` yields from its current position and writes the
 /// blob to `out`. Two passes: the keyed hash of all the plaintext gives the
-/// nonce, then the chunks are sealed (in parallel batches).
+/// nonce, then the chunks are sealed on all cores.
 pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     keys: &Subkeys,
     input: &mut R,
@@ -220,106 +136,126 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     let end = input.seek(SeekFrom::End(0))?;
     input.seek(SeekFrom::Start(start))?;
     if end - start <= SMALL_FILE as u64 {
-        // Most secrets are small: one read, no helper threads, no big buffers.
+        // Most secrets are small: read once, hash and seal from memory.
         let mut plaintext = Zeroizing::new(Vec::with_capacity((end - start) as usize));
         input.read_to_end(&mut plaintext)?;
         return encrypt_in_memory(keys, &plaintext, out);
     }
     let mut hasher = keys.nonce_hasher();
-    let len = read_ahead(input, 1 << 20, |data| {
-        hasher.update(data);
-        Ok(())
-    })?;
+    let len = read_ahead(&mut *input, |data| hasher.update(data))?;
     input.seek(SeekFrom::Start(start))?;
-
-    let sealer = BlobSealer::start(keys, hasher, len, out)?;
-    let seal = |i: u64, chunk: &mut Vec<u8>| sealer.seal(i, chunk);
-    let mut pool: Vec<Vec<u8>> = (0..BATCH_CHUNKS)
-        .map(|_| Vec::with_capacity(SEALED_CHUNK_LEN))
-        .collect();
-    let mut index = 0u64;
-    read_ahead(input, BATCH_CHUNKS * CHUNK_LEN, |data| {
-        let count = data.len().div_ceil(CHUNK_LEN);
-        let batch = &mut pool[..count];
-        for (chunk, plain) in batch.iter_mut().zip(data.chunks(CHUNK_LEN)) {
-            chunk.clear();
-            chunk.extend_from_slice(plain);
-        }
-        let _ = for_each_chunk(index, batch, &seal);
-        for chunk in batch.iter() {
-            out.write_all(chunk)?;
-        }
-        index += count as u64;
-        Ok(())
-    })?;
-    if index != sealer.total {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "the input changed while it was being encrypted",
-        ));
+    seal_chunks(
+        keys,
+        hasher,
+        len,
+        &mut |room| read_full(&mut *input, room),
+        out,
+    )?;
+    if read_full(input, &mut [0u8])? != 0 {
+        return Err(changed_while_encrypting());
     }
     Ok(())
 }
 
-/// Seals the chunks of one blob, after writing its header.
-struct BlobSealer {
-    cipher: crate::crypto::FileCipher,
-    aad: [u8; HEADER_LEN],
-    total: u64,
+/// Reads `input` to its end on a helper thread and hands what it read to
+/// `consume` on this one, so reading overlaps hashing. Returns the length.
+fn read_ahead<R: Read + Send + ?Sized>(
+    input: &mut R,
+    mut consume: impl FnMut(&[u8]),
+) -> io::Result<u64> {
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<PageBuf>(1);
+        let (empty_tx, empty_rx) = mpsc::channel::<PageBuf>();
+        for _ in 0..3 {
+            empty_tx
+                .send(PageBuf::new(HASH_READ))
+                .expect("receiver is alive");
+        }
+        let reader = scope.spawn(move || -> io::Result<()> {
+            // Ends at the end of the input or when the consumer hung up.
+            while let Ok(mut buf) = empty_rx.recv() {
+                let n = read_full(input, buf.room(HASH_READ))?;
+                buf.set_len(n);
+                if n == 0 || full_tx.send(buf).is_err() {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        let mut len = 0u64;
+        for buf in full_rx.iter() {
+            consume(buf.data());
+            len += buf.data().len() as u64;
+            let _ = empty_tx.send(buf);
+        }
+        reader.join().expect("the reader does not panic")?;
+        Ok(len)
+    })
 }
 
-impl BlobSealer {
-    /// Writes the header for a plaintext of `len` bytes whose keyed hash is in `hasher`.
-    fn start(
-        keys: &Subkeys,
-        hasher: crate::crypto::NonceHasher,
-        len: u64,
-        out: &mut dyn Write,
-    ) -> io::Result<BlobSealer> {
-        let header = Header {
-            key_id: keys.id(),
-            nonce: hasher.finish(),
-        };
-        let aad = header.to_bytes();
-        out.write_all(&aad)?;
-        let total = len.div_ceil(CHUNK_LEN as u64).max(1);
-        Ok(BlobSealer {
-            cipher: keys.file_cipher(&header.nonce),
-            aad,
-            total,
-        })
-    }
-
-    fn seal(&self, index: u64, chunk: &mut Vec<u8>) -> Result<(), ()> {
-        self.cipher
-            .seal_chunk(index, index + 1 == self.total, &self.aad, chunk);
-        Ok(())
-    }
+fn changed_while_encrypting() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "the input changed while it was being encrypted",
+    )
 }
 
 /// Encrypts a plaintext already in memory (what `encrypt` does for small files).
 fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> io::Result<()> {
     let mut hasher = keys.nonce_hasher();
     hasher.update(plaintext);
-    let sealer = BlobSealer::start(keys, hasher, plaintext.len() as u64, out)?;
-    let seal = |i: u64, chunk: &mut Vec<u8>| sealer.seal(i, chunk);
-    let mut chunks: Vec<Vec<u8>> = if plaintext.is_empty() {
-        vec![Vec::with_capacity(TAG_LEN)]
-    } else {
-        plaintext
-            .chunks(CHUNK_LEN)
-            .map(|c| {
-                let mut chunk = Vec::with_capacity(c.len() + TAG_LEN);
-                chunk.extend_from_slice(c);
-                chunk
-            })
-            .collect()
+    let mut rest = plaintext;
+    let mut fill = |room: &mut [u8]| {
+        let (now, later) = rest.split_at(room.len().min(rest.len()));
+        room[..now.len()].copy_from_slice(now);
+        rest = later;
+        Ok(now.len())
     };
-    let _ = for_each_chunk(0, &mut chunks, &seal);
-    for chunk in &chunks {
-        out.write_all(chunk)?;
-    }
-    Ok(())
+    seal_chunks(keys, hasher, plaintext.len() as u64, &mut fill, out)
+}
+
+/// Writes the header for `len` plaintext bytes whose keyed hash is in
+/// `hasher`, then seals the chunks that `fill` supplies (it fills the buffer
+/// it is given and returns how much it filled) and writes them in order.
+fn seal_chunks(
+    keys: &Subkeys,
+    hasher: crate::crypto::NonceHasher,
+    len: u64,
+    fill: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let header = Header {
+        key_id: keys.id(),
+        nonce: hasher.finish(),
+    };
+    let aad = header.to_bytes();
+    out.write_all(&aad)?;
+    let cipher = keys.file_cipher(&header.nonce);
+    let total = len.div_ceil(CHUNK_LEN as u64).max(1);
+    let size = |index: u64| (len - index * CHUNK_LEN as u64).min(CHUNK_LEN as u64) as usize;
+    pipeline::run(
+        size(0) + TAG_LEN,
+        |chunk| {
+            if chunk.index == total {
+                return Ok(false);
+            }
+            let want = size(chunk.index);
+            if fill(chunk.buf.room(want))? != want {
+                return Err(changed_while_encrypting());
+            }
+            chunk.buf.set_len(want);
+            chunk.last = chunk.index + 1 == total;
+            Ok(true)
+        },
+        &|chunk| {
+            let n = chunk.buf.data().len();
+            let tag = cipher.seal(chunk.index, chunk.last, &aad, chunk.buf.data_mut());
+            chunk.buf.room(n + TAG_LEN)[n..].copy_from_slice(&tag);
+            chunk.buf.set_len(n + TAG_LEN);
+            Ok(())
+        },
+        |chunk| out.write_all(chunk.buf.data()),
+    )
 }
 
 /// Encrypts a plaintext held in memory.
@@ -344,58 +280,70 @@ pub fn decrypt<'k>(
     let keys = find_key(&header.key_id).ok_or(FormatError::UnknownKey(header.key_id))?;
     let aad = header.to_bytes();
     let cipher = keys.file_cipher(&header.nonce);
-    // Read a batch of sealed chunks plus one byte of look-ahead, which tells
-    // whether the batch's last chunk is the blob's last.
-    let mut pool: Vec<Vec<u8>> = Vec::new();
+    // Each read takes a sealed chunk plus one byte of look-ahead, which tells
+    // whether the chunk is the blob's last; the byte is carried to the next.
     let mut carried: Option<u8> = None;
-    let mut index = 0u64;
-    loop {
-        let mut used = 0;
-        let mut last_index = None;
-        while used < BATCH_CHUNKS {
-            if pool.len() == used {
-                pool.push(Vec::with_capacity(SEALED_CHUNK_LEN + 1));
-            }
-            let chunk = &mut pool[used];
-            chunk.clear();
-            chunk.extend(carried.take());
-            let had = chunk.len();
-            chunk.resize(SEALED_CHUNK_LEN + 1, 0);
-            let n = had + read_full(input, &mut chunk[had..])?;
+    // Plaintext is held back until its first 2 MiB are verified, so a damaged
+    // blob of up to that size writes nothing at all (SECURITY.md); beyond
+    // that, verified chunks stream out in order.
+    let mut held = Zeroizing::new(Vec::new());
+    let mut streaming = false;
+    pipeline::run(
+        SEALED_CHUNK_LEN + 1,
+        |chunk| {
+            let room = chunk.buf.room(SEALED_CHUNK_LEN + 1);
+            let had = match carried.take() {
+                Some(byte) => {
+                    room[0] = byte;
+                    1
+                }
+                None => 0,
+            };
+            let n = had + read_full(input, &mut room[had..])?;
             if n == 0 {
                 // Only possible before the first chunk: every full chunk carries a look-ahead byte.
                 return Err(FormatError::MissingFinalChunk);
             }
-            used += 1;
             if n > SEALED_CHUNK_LEN {
-                carried = Some(chunk[SEALED_CHUNK_LEN]);
-                chunk.truncate(SEALED_CHUNK_LEN);
+                carried = Some(room[SEALED_CHUNK_LEN]);
+                chunk.buf.set_len(SEALED_CHUNK_LEN);
             } else {
-                chunk.truncate(n);
-                last_index = Some(index + used as u64 - 1);
-                break;
+                chunk.buf.set_len(n);
+                chunk.last = true;
             }
-        }
-        let batch = &mut pool[..used];
-        let open = |i: u64, chunk: &mut Vec<u8>| -> Result<(), FormatError> {
-            let last = Some(i) == last_index;
+            Ok(true)
+        },
+        &|chunk| {
+            let (i, last) = (chunk.index, chunk.last);
+            let sealed = chunk.buf.data_mut();
             // An empty final chunk is only canonical as the sole chunk of an empty file.
-            if last && chunk.len() == TAG_LEN && i > 0 {
+            if sealed.len() < TAG_LEN || (last && sealed.len() == TAG_LEN && i > 0) {
                 return Err(FormatError::Authentication(i));
             }
+            let (body, tag) = sealed.split_at_mut(sealed.len() - TAG_LEN);
             cipher
-                .open_chunk(i, last, &aad, chunk)
-                .map_err(|_| FormatError::Authentication(i))
-        };
-        for_each_chunk(index, batch, &open)?;
-        for chunk in batch.iter() {
-            out.write_all(chunk)?;
-        }
-        index += used as u64;
-        if last_index.is_some() {
-            return Ok(());
-        }
-    }
+                .open(i, last, &aad, body, tag)
+                .map_err(|_| FormatError::Authentication(i))?;
+            let plain = body.len();
+            chunk.buf.set_len(plain);
+            Ok(())
+        },
+        |chunk| {
+            let plain = chunk.buf.data();
+            if streaming {
+                out.write_all(plain)?;
+            } else if held.len() + plain.len() <= SMALL_FILE {
+                held.extend_from_slice(plain);
+            } else {
+                out.write_all(&held)?;
+                out.write_all(plain)?;
+                held.clear();
+                streaming = true;
+            }
+            Ok(())
+        },
+    )?;
+    Ok(out.write_all(&held)?)
 }
 
 /// Decrypts a whole blob held in memory. `Ok(None)` if it is not a git-secret blob.
@@ -447,8 +395,8 @@ mod tests {
     }
 
     #[test]
-    fn many_batches_round_trip() {
-        round_trip(BATCH_CHUNKS * 3 * CHUNK_LEN + 17);
+    fn large_file_round_trips() {
+        round_trip(SMALL_FILE + 40 * CHUNK_LEN + 17);
     }
 
     #[test]

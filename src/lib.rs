@@ -14,6 +14,7 @@ pub mod format;
 pub mod fuzzing;
 pub mod gitcrypt;
 pub mod key;
+pub mod pipeline;
 pub mod recipients;
 pub mod repo;
 pub mod ring;

@@ -18,7 +18,7 @@ fn display_path(args: &FilterArgs) -> &str {
 pub fn clean(args: &FilterArgs) -> Result<()> {
     let keys = FilterKeys::load(&args.key.name)?;
     let path = display_path(args);
-    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    let mut out = raw_stdout()?;
     // Clean reads its input twice (the nonce depends on all of it). Standard
     // input redirected from a file can simply be re-read; a pipe (what git
     // gives) is spooled in bounded memory.
@@ -35,6 +35,14 @@ pub fn clean(args: &FilterArgs) -> Result<()> {
     Ok(())
 }
 
+/// Standard output without a buffer: clean and smudge write whole chunks
+/// (64 KiB) from page-aligned memory, and copying them through a buffer
+/// would cost a copy and the alignment (see `pipeline::PageBuf`).
+fn raw_stdout() -> Result<File> {
+    let fd = io::stdout().as_fd().try_clone_to_owned();
+    Ok(File::from(fd.context("cannot use standard output")?))
+}
+
 /// Standard input as a file positioned at its start, if it is a regular file.
 fn seekable_stdin() -> Option<File> {
     let mut file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
@@ -45,7 +53,7 @@ fn seekable_stdin() -> Option<File> {
 pub fn smudge(args: &FilterArgs) -> Result<()> {
     let keys = FilterKeys::load(&args.key.name)?;
     let path = display_path(args);
-    let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
+    let mut out = raw_stdout()?;
     keys.smudge(path, &mut io::stdin().lock(), &mut out)
         .with_context(|| path.to_owned())?;
     out.flush()?;

@@ -355,7 +355,10 @@ fn blobs_crafted_with_the_key() {
         &mut sink,
     );
     assert!(matches!(result, Err(FormatError::Authentication(1))));
-    assert!(sink.is_empty(), "the whole batch is withheld");
+    assert!(
+        sink.is_empty(),
+        "nothing of a damaged 2-chunk file is written"
+    );
 
     // Sealed under the nonce of another plaintext: accepted, since decoders do
     // not recompute the nonce (FORMAT.md 3.2), but not the canonical blob, so
@@ -579,10 +582,9 @@ fn smudge_of_a_tampered_blob_prints_no_plaintext_of_it() {
     repo.mark_default();
     let path = "secrets/x";
     let smudge = |blob: &[u8]| repo.secret_stdin(&["smudge", "--", path], blob);
-    // 4 chunks, and 40 chunks (more than one decoding batch of 32).
-    // 4 chunks, and 34 chunks: more than one decoding batch (32 chunks), where
-    // the authenticated chunks of the first batch may already be on stdout
-    // when a later one fails (git discards the output of a failed filter).
+    // 4 chunks: held back whole, nothing may reach stdout. 34 chunks: more
+    // than the 2 MiB held back, so chunks authenticated before the failing
+    // one may already be on stdout (git discards the output of a failed filter).
     for (len, tampered, intact) in [
         (3 * CHUNK_LEN + 7, vec![0, 1, 3], true),
         (34 * CHUNK_LEN - 3, vec![33], false),
@@ -626,6 +628,9 @@ fn smudge_of_a_tampered_blob_prints_no_plaintext_of_it() {
             );
             // At most whole chunks authenticated before the failing one...
             let printed = &out.stdout;
+            if len <= 2 << 20 {
+                assert!(printed.is_empty(), "{len}: {what}: output not held back");
+            }
             assert!(
                 printed.len() % CHUNK_LEN == 0
                     && printed.len() <= failing * CHUNK_LEN
