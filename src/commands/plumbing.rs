@@ -3,6 +3,7 @@
 use crate::cli::FilterArgs;
 use crate::filter::merge::{self, MergeArgs, Merged};
 use crate::filter::process::{self, Command};
+use crate::filter::spin::SpinReader;
 use crate::filter::spool::Spool;
 use crate::filter::FilterKeys;
 use anyhow::{Context, Result};
@@ -35,9 +36,9 @@ pub fn clean(args: &FilterArgs) -> Result<()> {
     Ok(())
 }
 
-/// Standard output without a buffer: clean and smudge write whole chunks
-/// (64 KiB) from page-aligned memory, and copying them through a buffer
-/// would cost a copy and the alignment (see `pipeline::PageBuf`).
+/// Standard output without Rust's line buffering. Clean and smudge write
+/// whole chunks (64 KiB) from page-aligned memory, which a buffer would only
+/// copy and misalign (see `pipeline::PageBuf`).
 fn raw_stdout() -> Result<File> {
     let fd = io::stdout().as_fd().try_clone_to_owned();
     Ok(File::from(fd.context("cannot use standard output")?))
@@ -62,8 +63,13 @@ pub fn smudge(args: &FilterArgs) -> Result<()> {
 
 pub fn filter_process(name: &str) -> Result<()> {
     let keys = FilterKeys::load(name)?;
-    let stdin = io::stdin().lock();
-    let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let stdin: Box<dyn io::Read> = match SpinReader::stdin() {
+        Some(spin) => Box::new(io::BufReader::with_capacity(1 << 16, spin)),
+        None => Box::new(io::stdin().lock()),
+    };
+    // Not `io::stdout()`: it is line-buffered and would split a response at
+    // its last newline byte, costing git a second wake-up per file.
+    let stdout = BufWriter::with_capacity(1 << 16, raw_stdout()?);
     process::serve(
         stdin,
         stdout,

@@ -4,6 +4,7 @@
 pub mod merge;
 pub mod pktline;
 pub mod process;
+pub mod spin;
 pub mod spool;
 
 use crate::crypto::{KeyId, Subkeys};

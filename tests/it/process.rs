@@ -108,6 +108,55 @@ fn one_process_serves_clean_and_smudge_of_every_size() {
     }
 }
 
+/// git writes each packet separately and pauses between files; the process
+/// spins briefly on its non-blocking pipe, then sleeps in poll(2). Packets
+/// split across writes, pauses far longer than the spin, and pauses inside a
+/// packet all give the same answers as one burst.
+#[test]
+fn requests_arriving_in_pieces_and_after_pauses_are_served() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let sandbox = Sandbox::new();
+    let repo = repo(&sandbox);
+    let files: Vec<Vec<u8>> = [0, 5, 70_000].iter().map(|&n| plaintext(n, 9)).collect();
+    let requests: Vec<(&str, &str, &[u8])> = files
+        .iter()
+        .map(|f| ("clean", "secrets/f", &f[..]))
+        .collect();
+    let input = session(&requests);
+    let burst = repo.secret_stdin(&["filter-process"], &input);
+    assert_success(&burst, "filter-process");
+
+    let mut child = sandbox
+        .command(BIN, &repo.dir)
+        .arg("filter-process")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        stdout.read_to_end(&mut out).unwrap();
+        out
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    for (i, piece) in input.chunks(3001).enumerate() {
+        stdin.write_all(piece).unwrap();
+        stdin.flush().unwrap();
+        if i % 3 == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    drop(stdin);
+    let out = reader.join().unwrap();
+    assert!(child.wait().unwrap().success(), "filter-process failed");
+    assert_eq!(responses(&out).len(), files.len());
+    assert!(out == burst.stdout, "answers differ from the burst's");
+}
+
 #[test]
 fn a_tampered_file_fails_alone_and_the_process_keeps_serving() {
     let sandbox = Sandbox::new();
