@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark for issue 3: plain git (no filter) vs git-secret vs git-crypt,
-# side by side in ONE run. Each round builds a fresh repository per setup and
+# side by side in ONE run, with a do-nothing filter process
+# (examples/identity_filter.rs) on the small-file rows: the floor under any
+# filter process, i.e. what git's filter protocol itself costs here. Each round builds a fresh repository per setup and
 # runs the workloads in the order plain, git-secret, git-crypt, so machine
 # noise hits all three alike; medians over the rounds are reported.
 #
@@ -51,10 +53,12 @@ fi
 command -v git-crypt >/dev/null 2>&1 || fail "git-crypt is not installed"
 [ -x /usr/bin/time ] || fail "GNU time (/usr/bin/time) is not installed"
 
-log "building git-secret (cargo build --release)"
-(cd "$root" && cargo build --release --quiet)
+log "building git-secret and the do-nothing filter (cargo build --release)"
+(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example identity_filter)
 secret="$root/target/release/git-secret"
+floor="$root/target/release/examples/identity_filter"
 [ -x "$secret" ] || fail "no binary at $secret"
+[ -x "$floor" ] || fail "no binary at $floor"
 rev=$(git -C "$root" log --oneline -1 2>/dev/null || echo "unknown")
 dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | grep -c . || true)
 
@@ -74,12 +78,12 @@ git config --global init.defaultBranch main
 git config --global gc.auto 0          # no background gc in the middle of a timing
 git config --global maintenance.auto false
 
-setups=(plain secret crypt)
+setups=(plain secret crypt floor)
 declare -A T   # T[workload,setup] = "s1 s2 ..." (seconds); T[workload,setup,rss] = max KB
 
 now() { echo "$EPOCHREALTIME"; }
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}'; }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { tr ' ' '\n' | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 record() { T[$1,$2]+="$3 "; }
 
 # --- data (the same bytes for every setup) --------------------------------
@@ -103,6 +107,7 @@ attrs() { # setup -> the .gitattributes that marks secrets/** and big.bin
         crypt)  printf '%s\n' 'secrets/** filter=git-crypt diff=git-crypt' \
                               'big.bin filter=git-crypt diff=git-crypt' \
                               '.gitattributes !filter !diff !merge' ;;
+        floor)  printf '%s\n' 'secrets/** filter=floor -text' '.gitattributes !filter' ;;
     esac
 }
 make_repo() { # setup dir
@@ -112,6 +117,8 @@ make_repo() { # setup dir
     case $kind in
         secret) (cd "$dir" && "$secret" init) >>"$work/log" 2>&1 || fail "git-secret init: $(tail -3 "$work/log")" ;;
         crypt)  (cd "$dir" && git-crypt init) >>"$work/log" 2>&1 || fail "git-crypt init: $(tail -3 "$work/log")" ;;
+        floor)  git -C "$dir" config filter.floor.process "$floor"
+                git -C "$dir" config filter.floor.required true ;;
     esac
     attrs "$kind" > "$dir/.gitattributes"
     git -C "$dir" add .gitattributes
@@ -122,7 +129,7 @@ check_stored() { # setup dir path
     local head
     head=$(git -C "$2" cat-file blob ":$3" 2>/dev/null | head -c 10 | tr -d '\0') || true  # SIGPIPE on big blobs
     case $1 in
-        plain)  git -C "$2" cat-file blob ":$3" | cmp -s - "$2/$3" ;;
+        plain|floor) git -C "$2" cat-file blob ":$3" | cmp -s - "$2/$3" ;;
         secret) [ "${head:0:9}" = GITSECRET ] ;;
         crypt)  [ "${head:0:8}" = GITCRYPT ] ;;
     esac || fail "$1: the blob stored for $3 is not what it should be (plaintext leak or wrong filter)"
@@ -164,7 +171,9 @@ for round in $(seq "$runs"); do
             fail "$kind: checked-out files differ from the plaintext (ciphertext in the work tree?)"
         grep -q -e GITSECRET -e GITCRYPT "$repo/secrets/f00000.env" && fail "$kind: checked out ciphertext"
 
-        # 4. git add of one big file
+        # 4. git add of one big file (not for the do-nothing filter: it only
+        #    marks the protocol's per-file cost)
+        [ "$kind" = floor ] && { rm -rf "$repo"; continue; }
         cp "$work/big.bin" "$repo/big.bin"
         sync; t0=$(now); git -C "$repo" add big.bin; record big "$kind" "$(since "$t0")"
         size=$(git -C "$repo" cat-file -s :big.bin)
@@ -252,13 +261,13 @@ echo "## git-secret benchmark ($mode run) — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo); $(uname -sr)"
 echo "Tools: $(git --version); $(git-crypt --version 2>&1 | head -1); $("$secret" --version) at $rev$([ "$dirty" -gt 0 ] && echo " (+$dirty uncommitted changes)")"
-echo "Medians of $runs rounds, setups interleaved (plain, git-secret, git-crypt each round); ratios against plain git in the same run."
+echo "Medians of $runs rounds, setups interleaved (plain, git-secret, git-crypt, do-nothing filter each round); ratios against plain git in the same run."
 echo "Filter processes git starts (GIT_TRACE; add of 20 marked files / status with 10 touched / checkout of 20): git-secret ${S[secret]}, git-crypt ${S[crypt]}."
 echo
-echo "| workload | plain git | git-secret | git-crypt | git-secret/plain | git-crypt/plain | target (git-secret) | |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| workload | plain git | git-secret | git-crypt | do-nothing filter | git-secret/plain | git-crypt/plain | do-nothing/plain | target (git-secret) | |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for w in add checkout status big; do
-    p=$(med "$w" plain) s=$(med "$w" secret) c=$(med "$w" crypt)
+    p=$(med "$w" plain) s=$(med "$w" secret) c=$(med "$w" crypt) f=$(med "$w" floor)
     case $w in
         add)      name="\`git add\` of $(fmt_n "$files") files of ~1 KB" limit=2 ;;
         checkout) name="\`git checkout\` of those files" limit=2 ;;
@@ -267,10 +276,11 @@ for w in add checkout status big; do
     esac
     r=$(ratio "$s" "$p")
     if le "${r%x}" "$limit"; then v=PASS; else v=MISS; misses=$((misses + 1)); fi
-    printf '| %s | %s | %s | %s | %s | %s | ≤ %sx plain | %s |\n' \
-        "$name" "$(secs "$p")" "$(secs "$s")" "$(secs "$c")" "$r" "$(ratio "$c" "$p")" "$limit" "$v"
+    if [ -n "$f" ]; then fs=$(secs "$f") fr=$(ratio "$f" "$p"); else fs="—" fr="—"; fi
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | ≤ %sx plain | %s |\n' \
+        "$name" "$(secs "$p")" "$(secs "$s")" "$(secs "$c")" "$fs" "$r" "$(ratio "$c" "$p")" "$fr" "$limit" "$v"
 done
-{ echo; echo "Every round (seconds; plain | git-secret | git-crypt):"; } > "$work/rounds"
+{ echo; echo "Every round (seconds; plain | git-secret | git-crypt | do-nothing filter):"; } > "$work/rounds"
 for w in add checkout status big clean smudge cleannull smudgenull pipe; do
     printf '  %-9s' "$w:"
     for kind in "${setups[@]}"; do printf ' %-26s' "$(echo ${T[$w,$kind]:-—})"; done
@@ -293,7 +303,7 @@ for w in clean smudge cleannull smudgenull pipe; do
         target="≤ $limit s, ≤ 64 MiB RSS"
         if le "$s" "$limit" && [ "$srss" -le $((64 * 1024)) ]; then v=PASS; else v=MISS; misses=$((misses + 1)); fi
     fi
-    printf '| %s | — | %s, %s | %s | — | — | %s | %s |\n' "$name" "$(secs "$s")" "$(mib "$srss")" "$c" "$target" "$v"
+    printf '| %s | — | %s, %s | %s | — | — | — | — | %s | %s |\n' "$name" "$(secs "$s")" "$(mib "$srss")" "$c" "$target" "$v"
 done
 echo
 [ "$mode" = quick ] && echo "(quick run: stream time targets scaled to $stream_mib MiB; the issue's targets are for the full run)"
