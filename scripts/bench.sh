@@ -225,6 +225,10 @@ for round in $(seq "$runs"); do
     log "stream round $round/$runs"
     timed clean  secret "$work/stream-secret" "$work/stream.in" "$work/stream.secret" "$secret" clean -- f
     timed clean  crypt  "$work/stream-crypt"  "$work/stream.in" "$work/stream.crypt"  git-crypt clean
+    # The machine's floor for the file → file rows: copying the plaintext
+    # into a new file with cat, in the same conditions as the smudge after it.
+    timed catfloor plain "$work" "$work/stream.in" "$work/stream.out" cat
+    rm -f "$work/stream.out"
     timed smudge secret "$work/stream-secret" "$work/stream.secret" "$work/stream.out" "$secret" smudge -- f
     cmp -s "$work/stream.in" "$work/stream.out" || fail "secret: the stream does not round-trip"
     rm -f "$work/stream.out"
@@ -281,22 +285,26 @@ for w in add checkout status big; do
         "$name" "$(secs "$p")" "$(secs "$s")" "$(secs "$c")" "$fs" "$r" "$(ratio "$c" "$p")" "$fr" "$limit" "$v"
 done
 { echo; echo "Every round (seconds; plain | git-secret | git-crypt | do-nothing filter):"; } > "$work/rounds"
-for w in add checkout status big clean smudge cleannull smudgenull pipe; do
+for w in add checkout status big catfloor clean smudge cleannull smudgenull pipe; do
     printf '  %-9s' "$w:"
     for kind in "${setups[@]}"; do printf ' %-26s' "$(echo ${T[$w,$kind]:-—})"; done
     echo
 done | sed 's/ *$//' >> "$work/rounds"
 stream_name=$([ "$stream_mib" -ge 1024 ] && echo "$((stream_mib / 1024)) GiB" || echo "$stream_mib MiB")
-for w in clean smudge cleannull smudgenull pipe; do
-    s=$(med "$w" secret) srss=${T[$w,secret,rss]}
+for w in catfloor clean smudge cleannull smudgenull pipe; do
+    s=$(med "$w" secret) srss=${T[$w,secret,rss]:-0}
     case $w in
         clean)  name="raw \`clean\` of a $stream_name stream (file → file)" limit=$(lim 2.0) ;;
         smudge) name="raw \`smudge\` of the result (file → file)" limit=$(lim 1.5) ;;
         cleannull)  name="raw \`clean\`, output to /dev/null" limit=$(lim 2.0) ;;
         smudgenull) name="raw \`smudge\`, output to /dev/null" limit=$(lim 1.5) ;;
         pipe)   name="raw \`clean\` of the stream from a pipe (as git feeds it)" limit="" ;;
+        catfloor) name="\`cat\` of the $stream_name plaintext into a new file: this machine's floor for the file → file rows" limit="" ;;
     esac
-    if [ "$w" = pipe ]; then
+    if [ "$w" = catfloor ]; then
+        printf '| %s | %s | — | — | — | — | — | — | (reference) |  |\n' "$name" "$(secs "$(med catfloor plain)")"
+        continue
+    elif [ "$w" = pipe ]; then
         c="—" target="(no target)" v=""
     else
         c="$(secs "$(med "$w" crypt)"), $(mib "${T[$w,crypt,rss]}")"
