@@ -372,6 +372,7 @@ impl Repo {
         if paths.is_empty() {
             return self.clear_pending();
         }
+        crate::fault::io_point("checkout").context("cannot check the files out again")?;
         let mut list = Vec::new();
         for path in paths {
             list.extend_from_slice(path.as_bytes());

@@ -148,16 +148,21 @@ pub fn configure_git_crypt_driver(repo: &Repo, name: &str) -> Result<()> {
 
 /// Whether the filter for key `name` is configured (in any config git reads).
 pub fn is_configured(repo: &Repo, name: &str) -> bool {
-    let key = format!("filter.{}.clean", driver_name(name));
+    is_driver_configured(repo, &driver_name(name))
+}
+
+/// Whether filter `driver` (ours or git-crypt's) is configured.
+pub fn is_driver_configured(repo: &Repo, driver: &str) -> bool {
+    let key = format!("filter.{driver}.clean");
     repo.git2()
         .config()
         .and_then(|c| c.get_string(&key))
         .is_ok()
 }
 
-/// Removes the configuration `configure` wrote (used to undo a failed unlock).
-pub fn unconfigure(repo: &Repo, name: &str) {
-    let driver = driver_name(name);
+/// Removes the local configuration of filter `driver` that `configure` or
+/// `configure_git_crypt_driver` wrote (used to undo a failed unlock).
+pub fn unconfigure_driver(repo: &Repo, driver: &str) {
     for section in [
         format!("filter.{driver}"),
         format!("diff.{driver}"),

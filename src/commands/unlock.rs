@@ -3,12 +3,12 @@
 //! Everything that can refuse is checked before anything changes; if the
 //! re-checkout fails, keys and config are put back as they were.
 
-use super::{configure, is_configured, list_paths, paths_for, unconfigure};
+use super::{configure, is_driver_configured, list_paths, paths_for, unconfigure_driver};
 use crate::crypto::KeyId;
 use crate::gitcrypt::GitCryptKey;
 use crate::key::{read_key_file, Key};
 use crate::recipients;
-use crate::repo::{Marked, Repo, Stored};
+use crate::repo::{driver_name, git_crypt_driver, Marked, Repo, Stored};
 use crate::ring::Ring;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,11 +109,13 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
     // runs in locked mode and so refuses to store plaintext at its paths.
     let mut to_configure: BTreeSet<String> = marked.iter().map(|m| m.key_name.clone()).collect();
     to_configure.extend(names.iter().cloned());
-    let unconfigured: Vec<String> = to_configure
-        .iter()
-        .filter(|n| !is_configured(&repo, n))
-        .cloned()
-        .collect();
+    // Drivers this unlock configures from scratch, to remove if it fails:
+    // ours, and git-crypt's for names whose key file carries git-crypt keys.
+    let mut unconfigured: Vec<String> = to_configure.iter().map(|n| driver_name(n)).collect();
+    unconfigured.extend(git_crypt.iter().map(|k| git_crypt_driver(k.name())));
+    unconfigured.sort();
+    unconfigured.dedup();
+    unconfigured.retain(|driver| !is_driver_configured(&repo, driver));
     let undo = |repo: &Repo, to_install: &[(String, Vec<Key>, Vec<&Key>)]| {
         for (name, installed, _) in to_install {
             let _ = if installed.is_empty() {
@@ -122,8 +124,8 @@ pub fn run(files: &[String], use_ring: bool) -> Result<()> {
                 store.save(name, &installed.iter().collect::<Vec<_>>())
             };
         }
-        for name in &unconfigured {
-            unconfigure(repo, name);
+        for driver in &unconfigured {
+            unconfigure_driver(repo, driver);
         }
     };
     let result = (|| -> Result<()> {

@@ -147,3 +147,35 @@ fn import_refuses_a_wrong_key_and_changes_nothing() {
         "import-git-crypt",
     );
 }
+
+/// An unlock that fails after configuring filters (here: the checkout cannot
+/// start, GIT_SECRET_FAULT=checkout) leaves the clone exactly as it was, the
+/// git-crypt driver it pointed at git-secret included.
+#[test]
+fn a_failed_unlock_of_an_imported_repository_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let repo = locked_clone(&sandbox);
+    repo.secret_ok(&["import-git-crypt", &fixture("default.key")]);
+    repo.git(&["commit", "-qm", "move to git-secret"]);
+    let key = repo.secret_ok(&["export-key", "-"]);
+    assert!(key.contains("BEGIN GIT-CRYPT KEY"), "{key}");
+
+    let teammate = sandbox.clone_repo(&repo, "teammate");
+    let before = teammate.snapshot();
+    let out = run_with_stdin(
+        sandbox
+            .command(BIN, &teammate.dir)
+            .env("GIT_SECRET_FAULT", "checkout")
+            .args(["unlock", "-"]),
+        key.as_bytes(),
+    );
+    assert_refused(&out, "no space left");
+    assert_eq!(teammate.snapshot(), before);
+    // The real unlock still works afterwards.
+    assert_success(
+        &teammate.secret_stdin(&["unlock", "-"], key.as_bytes()),
+        "unlock",
+    );
+    assert_eq!(teammate.read("secrets/a.env"), b"API_TOKEN=second\n");
+    assert_eq!(teammate.status(), "");
+}
