@@ -7,8 +7,9 @@
 //! reader polls the pipe without sleeping, yielding the CPU to anything else
 //! that wants it (git itself, when both share a CPU); after [`SPIN`] of
 //! silence it sleeps in poll(2) like a blocking read. Measured on this
-//! project's 2-core VM: `git status` re-cleaning 1,000 files took 2.6x plain
-//! git with blocking reads, 2.2x with this (scripts/bench.sh).
+//! project's 2-core VM, interleaved runs: `git status` re-cleaning 1,000
+//! files took 2.6–2.8x plain git with blocking reads, 2.0–2.3x with this; a
+//! busy spin without yielding was no better than blocking (README, Performance).
 
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::fs::{fcntl_getfl, fcntl_setfl, FileType, OFlags};
