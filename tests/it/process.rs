@@ -115,7 +115,6 @@ fn one_process_serves_clean_and_smudge_of_every_size() {
 #[test]
 fn requests_arriving_in_pieces_and_after_pauses_are_served() {
     use std::io::{Read, Write};
-    use std::process::Stdio;
     use std::time::Duration;
     let sandbox = Sandbox::new();
     let repo = repo(&sandbox);
@@ -128,14 +127,7 @@ fn requests_arriving_in_pieces_and_after_pauses_are_served() {
     let burst = repo.secret_stdin(&["filter-process"], &input);
     assert_success(&burst, "filter-process");
 
-    let mut child = sandbox
-        .command(BIN, &repo.dir)
-        .arg("filter-process")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(sandbox.command(BIN, &repo.dir).arg("filter-process"));
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut out = Vec::new();
