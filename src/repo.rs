@@ -46,6 +46,9 @@ pub fn key_name_of_driver(value: &str) -> Option<&str> {
     }
 }
 
+/// Work tree files removed by [`Repo::remove_for_checkout`], NUL-separated.
+pub struct Removed(Vec<u8>);
+
 pub struct Repo {
     repo: Repository,
     /// The work tree's top, or the git dir of a bare repository.
@@ -369,8 +372,18 @@ impl Repo {
     /// restore, not the user's deletions. `locking` names keys the filter must
     /// treat as locked for this checkout (lock removes the key only afterwards).
     pub fn force_checkout(&self, paths: &[&str], op: &str, locking: &[String]) -> Result<()> {
+        let removed = self.remove_for_checkout(paths, op)?;
+        self.check_out_removed(removed, locking)
+    }
+
+    /// The first half of [`Repo::force_checkout`]: records `paths` as pending
+    /// and removes them from the work tree. A caller may change the index
+    /// between the halves (import does), and a crash there is still completed
+    /// by a rerun.
+    pub fn remove_for_checkout(&self, paths: &[&str], op: &str) -> Result<Removed> {
         if paths.is_empty() {
-            return self.clear_pending();
+            self.clear_pending()?;
+            return Ok(Removed(Vec::new()));
         }
         crate::fault::io_point("checkout").context("cannot check the files out again")?;
         let mut list = Vec::new();
@@ -391,6 +404,15 @@ impl Repo {
             }
         }
         crate::fault::crash_point(&format!("{op}:files-removed"));
+        Ok(Removed(list))
+    }
+
+    /// The second half of [`Repo::force_checkout`]: git writes the removed
+    /// files back from the index, then the marker goes.
+    pub fn check_out_removed(&self, removed: Removed, locking: &[String]) -> Result<()> {
+        if removed.0.is_empty() {
+            return Ok(());
+        }
         let args = [
             "--literal-pathspecs",
             "checkout",
@@ -401,7 +423,7 @@ impl Repo {
         let mut cmd = self.git();
         cmd.args(args)
             .env(crate::filter::LOCKING_ENV, locking.join(","));
-        let output = run_with_input(cmd, &list)?;
+        let output = run_with_input(cmd, &removed.0)?;
         if !output.status.success() {
             bail!(
                 "git could not check the marked files out again: {}",

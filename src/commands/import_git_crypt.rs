@@ -7,6 +7,8 @@
 //! are pointed at git-secret (old commits still say `filter=git-crypt`),
 //! `.gitattributes` files are rewritten, every covered file at HEAD is
 //! re-encrypted and staged, and the work tree is checked out as plaintext.
+//! Each step is idempotent, so an import interrupted anywhere is completed by
+//! running it again (tests/it/gitcrypt.rs kills it at each step).
 
 use super::{configure, configure_git_crypt_driver, list_paths};
 use crate::format;
@@ -88,9 +90,11 @@ pub fn run(files: &[String]) -> Result<()> {
         configure_git_crypt_driver(&repo, name)?;
         current.insert(name.clone(), key);
     }
+    crate::fault::crash_point("import:configured");
 
     // Attributes.
     let rewritten = rewrite_attributes(&repo)?;
+    crate::fault::crash_point("import:attributes");
 
     // Re-encrypt every covered file at HEAD (as the rewritten attributes mark them).
     let marked = repo.marked_files()?;
@@ -122,11 +126,16 @@ pub fn run(files: &[String]) -> Result<()> {
         index_info.push(0);
         reencrypted += 1;
     }
+    // The new blobs are staged while the files are out of the work tree
+    // (recorded as pending), so a crash in between is completed by a rerun:
+    // git would otherwise see the old work tree files as changes.
+    let paths = super::paths_for(&marked, &names);
+    let removed = repo.remove_for_checkout(&paths, "import")?;
     if !index_info.is_empty() {
         repo.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))?;
     }
-    let paths = super::paths_for(&marked, &names);
-    repo.force_checkout(&paths, "import", &[])?;
+    crate::fault::crash_point("import:staged");
+    repo.check_out_removed(removed, &[])?;
     super::init::install_hook(&repo, false);
 
     for (name, key) in &current {

@@ -179,3 +179,55 @@ fn a_failed_unlock_of_an_imported_repository_changes_nothing() {
     assert_eq!(teammate.read("secrets/a.env"), b"API_TOKEN=second\n");
     assert_eq!(teammate.status(), "");
 }
+
+/// An import killed at any step (GIT_SECRET_FAULT crash points, debug builds)
+/// is completed by running it again: the result matches an import that ran
+/// through (same plaintext work tree, same attributes, same staged paths,
+/// every staged secret git-secret ciphertext).
+#[test]
+fn an_interrupted_import_is_completed_by_running_it_again() {
+    let state = |repo: &Repo| {
+        let mut files = Vec::new();
+        for path in [
+            "secrets/a.env",
+            "secrets/empty",
+            "secrets/one-byte",
+            "config/early.env",
+            ".gitattributes",
+        ] {
+            files.push((path, repo.read(path)));
+        }
+        let staged = repo.git(&["diff", "--cached", "--name-status"]);
+        (files, staged, repo.status())
+    };
+    let sandbox = Sandbox::new();
+    let reference = locked_clone(&sandbox);
+    reference.secret_ok(&["import-git-crypt", &fixture("default.key")]);
+    let expected = state(&reference);
+    for point in [
+        "import:configured",
+        "import:attributes",
+        "import:staged",
+        "import:files-removed",
+    ] {
+        let sandbox = Sandbox::new();
+        let repo = locked_clone(&sandbox);
+        let out = run_with_stdin(
+            sandbox
+                .command(BIN, &repo.dir)
+                .env("GIT_SECRET_FAULT", point)
+                .args(["import-git-crypt", &fixture("default.key")]),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(99), "{point}: {}", stderr(&out));
+        let out = repo.secret(&["import-git-crypt", &fixture("default.key")]);
+        assert_success(&out, &format!("import after a crash at {point}"));
+        assert_eq!(state(&repo), expected, "{point}");
+        for path in ["secrets/a.env", "secrets/empty", "config/early.env"] {
+            assert!(
+                is_encrypted(&repo.stored(&format!(":{path}"))),
+                "{point}: {path}"
+            );
+        }
+    }
+}
