@@ -477,4 +477,75 @@ mod tests {
         let err = decrypt_bytes(&blob, |_| None).unwrap_err();
         assert!(err.to_string().contains(&keys().id().to_string()));
     }
+
+    /// A file whose content is `first` while it is hashed and `second` when
+    /// it is read again for sealing (someone wrote to it in between).
+    struct ChangesBetweenPasses {
+        first: Vec<u8>,
+        second: Vec<u8>,
+        rewinds: usize,
+        pos: usize,
+    }
+
+    impl ChangesBetweenPasses {
+        fn data(&self) -> &[u8] {
+            // encrypt rewinds once before hashing and once before sealing.
+            if self.rewinds < 2 {
+                &self.first
+            } else {
+                &self.second
+            }
+        }
+    }
+
+    impl Read for ChangesBetweenPasses {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let data = &self.data()[self.pos.min(self.data().len())..];
+            let n = data.len().min(buf.len());
+            buf[..n].copy_from_slice(&data[..n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    impl Seek for ChangesBetweenPasses {
+        fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+            self.pos = match to {
+                SeekFrom::Start(n) => {
+                    self.rewinds += 1;
+                    n as usize
+                }
+                SeekFrom::End(0) => self.data().len(),
+                SeekFrom::Current(0) => self.pos,
+                _ => unreachable!("encrypt seeks only like this"),
+            };
+            Ok(self.pos as u64)
+        }
+    }
+
+    #[test]
+    fn a_large_file_changing_while_it_is_encrypted_is_an_error() {
+        let len = SMALL_FILE + 3 * CHUNK_LEN + 5;
+        let plain = vec![7u8; len];
+        for second in [plain[..len - 1].to_vec(), [&plain[..], b"more"].concat()] {
+            let mut input = ChangesBetweenPasses {
+                first: plain.clone(),
+                second,
+                rewinds: 0,
+                pos: 0,
+            };
+            let err = encrypt(&keys(), &mut input, &mut Vec::new()).unwrap_err();
+            assert!(err.to_string().contains("changed"), "{err}");
+        }
+        // Unchanged, the same reader encrypts as the in-memory path does.
+        let mut input = ChangesBetweenPasses {
+            first: plain.clone(),
+            second: plain.clone(),
+            rewinds: 0,
+            pos: 0,
+        };
+        let mut out = Vec::new();
+        encrypt(&keys(), &mut input, &mut out).unwrap();
+        assert_eq!(out, encrypt_bytes(&keys(), &plain));
+    }
 }
