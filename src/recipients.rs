@@ -182,20 +182,27 @@ pub fn unwrap(top: &Path) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
         let reader = age::armor::ArmoredReader::new(&wrapped[..]);
         let decryptor = age::Decryptor::new(reader)
             .map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
-        if let Ok(mut stream) =
-            decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity))
-        {
-            let mut text = Zeroizing::new(Vec::new());
-            stream
-                .read_to_end(&mut text)
-                .with_context(|| format!("{WRAPPED} is damaged"))?;
-            return Ok((text, path));
+        match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
+            Ok(mut stream) => {
+                let mut text = Zeroizing::new(Vec::new());
+                stream
+                    .read_to_end(&mut text)
+                    .with_context(|| format!("{WRAPPED} is damaged"))?;
+                return Ok((text, path));
+            }
+            Err(age::DecryptError::KeyDecryptionFailed) => {
+                eprintln!(
+                    "git-secret: {}: wrong passphrase, or none given",
+                    path.display()
+                );
+            }
+            Err(_) => {}
         }
     }
     if tried.is_empty() {
         bail!(
             "no identity found to open {WRAPPED}: set GIT_SECRET_IDENTITY to your age identity file or SSH \
-             private key (passphrase-less), or pass a key file"
+             private key, or pass a key file"
         );
     }
     bail!(
@@ -215,11 +222,11 @@ fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
             Some(path.display().to_string()),
         )?;
         if let age::ssh::Identity::Encrypted(_) = identity {
-            eprintln!(
-                "git-secret: skipping {}: the SSH key is passphrase-protected",
-                path.display()
-            );
-            return Ok(Vec::new());
+            // Asked only if this key is one of the repository's recipients.
+            let ask = AskPassphrase {
+                key: path.display().to_string(),
+            };
+            return Ok(vec![Box::new(identity.with_callbacks(ask))]);
         }
         return Ok(vec![Box::new(identity)]);
     }
@@ -229,4 +236,61 @@ fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
         .into_iter()
         .map(|i| i as Box<dyn age::Identity>)
         .collect())
+}
+
+/// Asks for the passphrase of SSH private key `key`, as OpenSSH does:
+/// through the program named by `SSH_ASKPASS` when there is no terminal or
+/// `SSH_ASKPASS_REQUIRE=force`, otherwise on the terminal (echo off). With
+/// neither, or when the user cancels, the key is skipped with a message.
+#[derive(Clone)]
+struct AskPassphrase {
+    key: String,
+}
+
+impl age::Callbacks for AskPassphrase {
+    fn display_message(&self, message: &str) {
+        eprintln!("{message}");
+    }
+
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+
+    fn request_public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        let passphrase = self.ask(description);
+        if passphrase.is_none() {
+            eprintln!(
+                "git-secret: {}: no passphrase given (no terminal? set SSH_ASKPASS); key skipped",
+                self.key
+            );
+        }
+        passphrase.map(Into::into)
+    }
+}
+
+impl AskPassphrase {
+    fn ask(&self, description: &str) -> Option<String> {
+        use std::io::IsTerminal;
+        let askpass = std::env::var_os("SSH_ASKPASS").filter(|p| !p.is_empty());
+        let forced = std::env::var("SSH_ASKPASS_REQUIRE").is_ok_and(|v| v == "force");
+        match askpass {
+            Some(program) if forced || !std::io::stderr().is_terminal() => {
+                let out = std::process::Command::new(program)
+                    .arg(description)
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .ok()
+                    .filter(|out| out.status.success())?;
+                let bytes = Zeroizing::new(out.stdout);
+                let text = std::str::from_utf8(&bytes).ok()?;
+                Some(text.trim_end_matches(['\n', '\r']).to_owned())
+            }
+            _ => rpassword::prompt_password(format!("{description} ")).ok(),
+        }
+    }
 }

@@ -144,3 +144,57 @@ fn add_user_refuses_a_bad_recipient_and_a_locked_repo() {
     assert_refused(&repo.secret(&["add-user", &carol_pub]), "unlock it first");
     assert_eq!(repo.snapshot(), before);
 }
+
+/// A passphrase-protected SSH key is asked for its passphrase, as OpenSSH
+/// asks: here through SSH_ASKPASS (forced, so a developer's terminal is never
+/// prompted). A wrong or cancelled passphrase is named and changes nothing.
+#[test]
+fn unlock_with_a_passphrase_protected_ssh_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let alice = alice(&sandbox);
+    alice.secret_ok(&["add-user", fixture("dave_ed25519.pub").to_str().unwrap()]);
+    alice.git(&["commit", "-qm", "share with dave"]);
+    let askpass = |name: &str, body: &str| {
+        let path = sandbox.path().join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let cases = [
+        (
+            "wrong",
+            askpass("wrong.sh", "echo 'not it'"),
+            "wrong passphrase",
+        ),
+        (
+            "cancel",
+            askpass("cancel.sh", "exit 1"),
+            "no passphrase given",
+        ),
+        (
+            "right",
+            askpass("right.sh", "echo 'correct horse battery'"),
+            "",
+        ),
+    ];
+    for (name, program, refusal) in cases {
+        let dave = sandbox.clone_repo(&alice, &format!("dave-{name}"));
+        let before = dave.snapshot();
+        let out = sandbox
+            .command(BIN, &dave.dir)
+            .args(["unlock", "--no-ring"])
+            .env("GIT_SECRET_IDENTITY", fixture("dave_ed25519"))
+            .env("SSH_ASKPASS", &program)
+            .env("SSH_ASKPASS_REQUIRE", "force")
+            .output()
+            .unwrap();
+        if refusal.is_empty() {
+            assert_success(&out, "unlock with the right passphrase");
+            assert_eq!(dave.read("secrets/app.env"), b"TOKEN=shared\n");
+        } else {
+            assert_refused(&out, refusal);
+            assert_eq!(dave.snapshot(), before, "{name}");
+        }
+    }
+}
