@@ -189,6 +189,8 @@ pub fn run<E: Send>(
             if next_write == next_read {
                 return Ok(());
             }
+            // Workers only seal or open, which do not panic (release builds
+            // abort on a panic anyway, so no worker can vanish with a chunk).
             let (chunk, result) = done_rx
                 .recv()
                 .expect("a worker holds every chunk in flight");
