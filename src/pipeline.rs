@@ -18,7 +18,7 @@ const DEPTH_PER_WORKER: usize = 4;
 
 /// Worker threads for chunk crypto: the CPUs this process may use, at most 8.
 /// Looked up once: `available_parallelism` reads cgroup files on every call.
-pub fn worker_count() -> usize {
+fn worker_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         std::thread::available_parallelism()

@@ -146,12 +146,7 @@ pub fn configure_git_crypt_driver(repo: &Repo, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Whether the filter for key `name` is configured (in any config git reads).
-pub fn is_configured(repo: &Repo, name: &str) -> bool {
-    is_driver_configured(repo, &driver_name(name))
-}
-
-/// Whether filter `driver` (ours or git-crypt's) is configured.
+/// Whether filter `driver` (ours or git-crypt's) is configured (in any config git reads).
 pub fn is_driver_configured(repo: &Repo, driver: &str) -> bool {
     let key = format!("filter.{driver}.clean");
     repo.git2()
