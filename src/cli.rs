@@ -1,4 +1,5 @@
 //! Command-line interface (clap derive): porcelain first, then what git calls.
+//! Each command takes its own `Args` struct, which its module's `run` receives.
 
 use crate::key::DEFAULT_NAME;
 use clap::{Args, Parser, Subcommand};
@@ -29,106 +30,38 @@ pub struct KeyName {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Create a new random key for this repository and configure git to use it
-    Init {
-        #[command(flatten)]
-        key: KeyName,
-    },
+    Init(InitArgs),
     /// Install key file(s) and decrypt the marked files in the work tree
     ///
     /// With no KEYFILE, uses the keys in your personal key ring that this
     /// repository needs. Keys given as files are saved in the ring too.
-    Unlock {
-        /// Key files to install; `-` reads standard input
-        #[arg(value_name = "KEYFILE")]
-        files: Vec<String>,
-        /// Do not save the keys in your personal key ring
-        #[arg(long)]
-        no_ring: bool,
-    },
+    Unlock(UnlockArgs),
     /// Remove the key and turn the marked files in the work tree back into ciphertext
-    Lock {
-        #[command(flatten)]
-        key: KeyName,
-        /// Lock every installed key
-        #[arg(long, conflicts_with = "name")]
-        all: bool,
-        /// Discard uncommitted changes to marked files instead of refusing
-        #[arg(long)]
-        force: bool,
-    },
+    Lock(LockArgs),
     /// Write the key to a file (mode 0600) or `-` for standard output, to share it
-    ExportKey {
-        #[command(flatten)]
-        key: KeyName,
-        /// Destination file, or `-` for standard output
-        #[arg(value_name = "FILE", required_unless_present = "to_ring")]
-        file: Option<String>,
-        /// Save the key in your personal key ring (instead of, or besides, FILE)
-        #[arg(long)]
-        to_ring: bool,
-        /// Overwrite FILE if it exists
-        #[arg(long)]
-        force: bool,
-        /// Only the newest generation (default: every generation, so old commits stay readable)
-        #[arg(long)]
-        current: bool,
-    },
+    ExportKey(ExportKeyArgs),
     /// Move a git-crypt repository to git-secret, keeping its history readable
-    ImportGitCrypt {
-        /// git-crypt key files (`git-crypt export-key`; format 2 or the 96-byte legacy format); `-` reads stdin
-        #[arg(value_name = "KEYFILE", required = true)]
-        files: Vec<String>,
-    },
+    ImportGitCrypt(ImportGitCryptArgs),
     /// Let someone unlock with their own age or SSH key: wraps the keys for them under .git-secret/
-    AddUser {
-        /// An age public key (age1…), an SSH ed25519/RSA public key, or a file holding one
-        recipient: String,
-    },
+    AddUser(AddUserArgs),
     /// List who can unlock with their own key (fingerprint, type, comment)
     ListUsers,
     /// Remove a recipient and rotate the keys, re-wrapping them for the others
-    RemoveUser {
-        /// The recipient's fingerprint (from list-users) or public key
-        recipient: String,
-    },
+    RemoveUser(RemoveUserArgs),
     /// List the keys held here and in your key ring (never the key material)
     Keys,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
     /// Print the man page (roff) to standard output
     Man,
     /// Make a new key generation, re-encrypt every file it covers and stage them
-    Rotate {
-        #[command(flatten)]
-        key: KeyName,
-    },
+    Rotate(RotateArgs),
     /// List marked files and whether each is stored encrypted; exit 1 on a plaintext leak
-    Status {
-        /// Only these files or directories
-        paths: Vec<String>,
-        /// Re-stage leaked files encrypted (needs the key)
-        #[arg(long)]
-        fix: bool,
-    },
+    Status(StatusArgs),
     /// Refuse plaintext at marked paths: in the index (pre-commit) or in pushed commits (pre-receive, CI)
-    #[command(group = clap::ArgGroup::new("what").required(true))]
-    Check {
-        /// Check the staged blobs (what the next commit stores)
-        #[arg(long, group = "what")]
-        staged: bool,
-        /// Check the commits in OLD..NEW (all-zero OLD: the commits not on any other ref)
-        #[arg(long, value_name = "OLD..NEW", group = "what")]
-        range: Option<String>,
-    },
+    Check(CheckArgs),
     /// Report every plaintext blob at a marked path in history; exit 1 if any
-    Audit {
-        /// Revisions to walk, as for git rev-list (default: --all)
-        #[arg(value_name = "REV-RANGE", allow_hyphen_values = true)]
-        range: Vec<String>,
-    },
+    Audit(AuditArgs),
 
     // Plumbing: configured by init/unlock, run by git.
     /// [plumbing] Encrypt standard input to standard output (git's clean filter)
@@ -136,33 +69,115 @@ pub enum Command {
     /// [plumbing] Decrypt standard input to standard output (git's smudge filter)
     Smudge(FilterArgs),
     /// [plumbing] Serve git's long-running filter protocol (version 2) on stdin/stdout
-    FilterProcess {
-        #[command(flatten)]
-        key: KeyName,
-    },
+    FilterProcess(FilterProcessArgs),
     /// [plumbing] Three-way merge of encrypted files (git's merge driver: %O %A %B %L %P %X %S %Y)
-    Merge {
-        #[command(flatten)]
-        key: KeyName,
-        /// The common ancestor's version (%O)
-        base: PathBuf,
-        /// Our version (%A); receives the encrypted result
-        ours: PathBuf,
-        /// Their version (%B)
-        theirs: PathBuf,
-        /// Conflict marker size (%L)
-        marker_size: Option<String>,
-        /// The file's path in the repository (%P)
-        path: Option<String>,
-        /// Labels for ours, base and theirs (%X %S %Y)
-        #[arg(num_args = 0..=3)]
-        labels: Vec<String>,
-    },
+    Merge(MergeArgs),
     /// [plumbing] Print the plaintext of FILE for git diff (git's textconv)
-    Textconv {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
+    Textconv(TextconvArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+}
+
+#[derive(Args, Debug)]
+pub struct UnlockArgs {
+    /// Key files to install; `-` reads standard input
+    #[arg(value_name = "KEYFILE")]
+    pub files: Vec<String>,
+    /// Do not save the keys in your personal key ring
+    #[arg(long)]
+    pub no_ring: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LockArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+    /// Lock every installed key
+    #[arg(long, conflicts_with = "name")]
+    pub all: bool,
+    /// Discard uncommitted changes to marked files instead of refusing
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportKeyArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+    /// Destination file, or `-` for standard output
+    #[arg(value_name = "FILE", required_unless_present = "to_ring")]
+    pub file: Option<String>,
+    /// Save the key in your personal key ring (instead of, or besides, FILE)
+    #[arg(long)]
+    pub to_ring: bool,
+    /// Overwrite FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Only the newest generation (default: every generation, so old commits stay readable)
+    #[arg(long)]
+    pub current: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportGitCryptArgs {
+    /// git-crypt key files (`git-crypt export-key`; format 2 or the 96-byte legacy format); `-` reads stdin
+    #[arg(value_name = "KEYFILE", required = true)]
+    pub files: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AddUserArgs {
+    /// An age public key (age1…), an SSH ed25519/RSA public key, or a file holding one
+    pub recipient: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveUserArgs {
+    /// The recipient's fingerprint (from list-users) or public key
+    pub recipient: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Only these files or directories
+    pub paths: Vec<String>,
+    /// Re-stage leaked files encrypted (needs the key)
+    #[arg(long)]
+    pub fix: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true))]
+pub struct CheckArgs {
+    /// Check the staged blobs (what the next commit stores)
+    #[arg(long, group = "what")]
+    pub staged: bool,
+    /// Check the commits in OLD..NEW (all-zero OLD: the commits not on any other ref)
+    #[arg(long, value_name = "OLD..NEW", group = "what")]
+    pub range: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Revisions to walk, as for git rev-list (default: --all)
+    #[arg(value_name = "REV-RANGE", allow_hyphen_values = true)]
+    pub range: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -172,4 +187,35 @@ pub struct FilterArgs {
     /// The file's path in the repository (for messages only)
     #[arg(value_name = "PATH")]
     pub path: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct FilterProcessArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub key: KeyName,
+    /// The common ancestor's version (%O)
+    pub base: PathBuf,
+    /// Our version (%A); receives the encrypted result
+    pub ours: PathBuf,
+    /// Their version (%B)
+    pub theirs: PathBuf,
+    /// Conflict marker size (%L)
+    pub marker_size: Option<String>,
+    /// The file's path in the repository (%P)
+    pub path: Option<String>,
+    /// Labels for ours, base and theirs (%X %S %Y)
+    #[arg(num_args = 0..=3)]
+    pub labels: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TextconvArgs {
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }

@@ -119,6 +119,43 @@ pub fn read_full<R: Read + ?Sized>(input: &mut R, buf: &mut [u8]) -> io::Result<
     Ok(filled)
 }
 
+/// How a stored blob looks from its first bytes (no key needed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Encrypted(KeyId),
+    /// Carries the magic but the header is unusable (e.g. unknown version).
+    Damaged,
+    /// Encrypted by git-crypt (history from before `import-git-crypt`).
+    GitCrypt,
+    Plaintext,
+}
+
+impl Stored {
+    /// Classifies a blob (or its first [`HEADER_LEN`] bytes or more).
+    pub fn classify(data: &[u8]) -> Stored {
+        match Header::parse(&data[..data.len().min(HEADER_LEN)]) {
+            Ok(Some(header)) => Stored::Encrypted(header.key_id),
+            Ok(None) if crate::gitcrypt::is_blob(data) => Stored::GitCrypt,
+            Ok(None) => Stored::Plaintext,
+            Err(_) => Stored::Damaged,
+        }
+    }
+}
+
+/// Whether `data` starts with git-secret's magic (whatever follows).
+pub fn has_magic(data: &[u8]) -> bool {
+    data.starts_with(MAGIC)
+}
+
+/// Whether the file at `path` starts with git-secret's magic; false when it
+/// cannot be read.
+pub fn file_has_magic(path: &std::path::Path) -> bool {
+    let mut magic = [0u8; MAGIC.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| read_full(&mut f, &mut magic))
+        .is_ok_and(|n| has_magic(&magic[..n]))
+}
+
 /// Up to this size clean encrypts from one in-memory copy (one read of the input).
 const SMALL_FILE: usize = 2 << 20;
 /// The keyed-hash pass reads this much at a time: it fits in the CPU's cache.

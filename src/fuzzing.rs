@@ -9,9 +9,11 @@ use crate::crypto::{Subkeys, KEY_LEN, TAG_LEN};
 use crate::filter::pktline::{Packet, Reader, Writer, MAX_DATA};
 use crate::filter::process::{serve, Command, Request};
 use crate::filter::spool::Spool;
-use crate::filter::FilterKeys;
+use crate::filter::Filter;
 use crate::format::{self, FormatError, Header, CHUNK_LEN, HEADER_LEN, MAGIC};
 use crate::key::{self, Key};
+use crate::keyring::Keyring;
+use crate::report::Reporter;
 use base64ct::{Base64, Encoding};
 use std::io::{Read, Write};
 use zeroize::Zeroizing;
@@ -182,7 +184,9 @@ pub fn blob(data: &[u8]) {
     // Streaming smudge, as git runs it, with the key installed.
     let key = Key::from_material(key::DEFAULT_NAME, 1, Zeroizing::new(KEY))
         .expect("the default name is valid");
-    let filter = FilterKeys::new(key::DEFAULT_NAME, vec![key]);
+    let mut keyring = Keyring::default();
+    keyring.insert(key);
+    let filter = Filter::new(key::DEFAULT_NAME, keyring, Reporter);
     let mut out = Vec::new();
     let smudged = filter.smudge("secrets/fuzz", &mut &data[..], &mut out);
     assert_eq!(

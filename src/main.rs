@@ -1,12 +1,15 @@
 use clap::Parser;
+use git_secret::report::Reporter;
+use git_secret::session::Session;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = git_secret::cli::Cli::parse();
-    match git_secret::commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+    let reporter = Reporter;
+    match git_secret::commands::run(cli, Session::new(reporter)) {
+        Ok(code) => code,
         Err(e) => {
-            eprintln!("git-secret: error: {e:#}");
+            reporter.error(&e);
             ExitCode::FAILURE
         }
     }

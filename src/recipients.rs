@@ -10,6 +10,7 @@
 //! (`$GIT_SECRET_IDENTITY`, or `<config dir>/git-secret/identity.txt`) or SSH
 //! private key (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
 
+use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::io::{BufReader, Read, Write};
@@ -170,13 +171,13 @@ pub fn identity_paths() -> Vec<PathBuf> {
 
 /// Decrypts `.git-secret/keys.age` with whichever of the user's identities
 /// can; returns the key file text and the identity file used.
-pub fn unwrap(top: &Path) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
+pub fn unwrap(top: &Path, reporter: &Reporter) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
     let wrapped =
         std::fs::read(top.join(WRAPPED)).with_context(|| format!("cannot read {WRAPPED}"))?;
     let mut tried = Vec::new();
     for path in identity_paths().into_iter().filter(|p| p.is_file()) {
         tried.push(path.display().to_string());
-        let Ok(identities) = load_identities(&path) else {
+        let Ok(identities) = load_identities(&path, reporter) else {
             continue;
         };
         let reader = age::armor::ArmoredReader::new(&wrapped[..]);
@@ -191,10 +192,10 @@ pub fn unwrap(top: &Path) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
                 return Ok((text, path));
             }
             Err(age::DecryptError::KeyDecryptionFailed) => {
-                eprintln!(
+                reporter.note(format_args!(
                     "git-secret: {}: wrong passphrase, or none given",
                     path.display()
-                );
+                ));
             }
             Err(_) => {}
         }
@@ -212,7 +213,7 @@ pub fn unwrap(top: &Path) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
     )
 }
 
-fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
+fn load_identities(path: &Path, reporter: &Reporter) -> Result<Vec<Box<dyn age::Identity>>> {
     let bytes = Zeroizing::new(std::fs::read(path)?);
     if bytes.starts_with(b"-----BEGIN OPENSSH PRIVATE KEY-----")
         || bytes.starts_with(b"-----BEGIN RSA PRIVATE KEY-----")
@@ -225,6 +226,7 @@ fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
             // Asked only if this key is one of the repository's recipients.
             let ask = AskPassphrase {
                 key: path.display().to_string(),
+                reporter: *reporter,
             };
             return Ok(vec![Box::new(identity.with_callbacks(ask))]);
         }
@@ -245,11 +247,12 @@ fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
 #[derive(Clone)]
 struct AskPassphrase {
     key: String,
+    reporter: Reporter,
 }
 
 impl age::Callbacks for AskPassphrase {
     fn display_message(&self, message: &str) {
-        eprintln!("{message}");
+        self.reporter.note(message);
     }
 
     fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
@@ -263,10 +266,10 @@ impl age::Callbacks for AskPassphrase {
     fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
         let passphrase = self.ask(description);
         if passphrase.is_none() {
-            eprintln!(
+            self.reporter.note(format_args!(
                 "git-secret: {}: no passphrase given (no terminal? set SSH_ASKPASS); key skipped",
                 self.key
-            );
+            ));
         }
         passphrase.map(Into::into)
     }

@@ -1,86 +1,23 @@
-//! Repository access: git2 for reads (discovery, config, blobs, trees), and one
-//! runner for the git CLI wherever git itself must do the work (anything that
-//! runs our filter, and content-based "is it clean" checks).
+//! The repository: discovery (the way git finds it, linked worktrees and
+//! `GIT_DIR`/`GIT_WORK_TREE` included), one runner for the git CLI wherever
+//! git itself must do the work (anything that runs our filter, content-based
+//! "is it clean" checks, config writes), and reads of objects and the index.
+//!
+//! Marked paths live in `attrs.rs`, the crash-safe re-checkout in
+//! `checkout.rs`, driver names and config in `drivers.rs`.
 
-use crate::format::{Header, HEADER_LEN};
-use crate::key::{KeyStore, DEFAULT_NAME};
+use crate::format::Stored;
+use crate::keyring::KeyStore;
 use anyhow::{bail, Context, Result};
 use git2::{Oid, Repository};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The attribute value prefix that marks a file: `filter=git-secret[-NAME]`.
-pub const DRIVER: &str = "git-secret";
-/// git-crypt's driver name, configured to run git-secret after an import.
-pub const GIT_CRYPT_DRIVER: &str = "git-crypt";
-
-/// The filter/diff/merge driver name for a key name.
-pub fn driver_name(key_name: &str) -> String {
-    if key_name == DEFAULT_NAME {
-        DRIVER.to_owned()
-    } else {
-        format!("{DRIVER}-{key_name}")
-    }
-}
-
-/// git-crypt's driver name for a key name.
-pub fn git_crypt_driver(key_name: &str) -> String {
-    if key_name == DEFAULT_NAME {
-        GIT_CRYPT_DRIVER.to_owned()
-    } else {
-        format!("{GIT_CRYPT_DRIVER}-{key_name}")
-    }
-}
-
-/// The key name a `filter` attribute value refers to, if it is one of ours.
-/// git-crypt's drivers count too: after `import-git-crypt`, commits made with
-/// git-crypt still mark their files `filter=git-crypt[-NAME]`.
-pub fn key_name_of_driver(value: &str) -> Option<&str> {
-    let rest = value
-        .strip_prefix(DRIVER)
-        .or_else(|| value.strip_prefix(GIT_CRYPT_DRIVER))?;
-    match rest {
-        "" => Some(DEFAULT_NAME),
-        rest => rest.strip_prefix('-').filter(|n| !n.is_empty()),
-    }
-}
-
-/// Work tree files removed by [`Repo::remove_for_checkout`], NUL-separated.
-pub struct Removed(Vec<u8>);
-
 pub struct Repo {
     repo: Repository,
     /// The work tree's top, or the git dir of a bare repository.
     top: PathBuf,
-}
-
-/// A tracked file whose `filter` attribute names one of our drivers.
-#[derive(Debug, Clone)]
-pub struct Marked {
-    pub path: String,
-    pub key_name: String,
-    /// The stage-0 index entry, or None while the path is unmerged.
-    pub index_oid: Option<Oid>,
-}
-
-/// Where `git check-attr` reads `.gitattributes` from.
-pub enum AttrSource {
-    WorkTree,
-    Index,
-    /// A commit or tree (`--source`), as in history checks.
-    Tree(String),
-}
-
-/// How a stored blob looks from its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stored {
-    Encrypted(crate::crypto::KeyId),
-    /// Carries the magic but the header is unusable (e.g. unknown version).
-    Damaged,
-    /// Encrypted by git-crypt (history from before `import-git-crypt`).
-    GitCrypt,
-    Plaintext,
 }
 
 impl Repo {
@@ -142,6 +79,17 @@ impl Repo {
         Ok(Repo { repo, top })
     }
 
+    /// Fails for a bare repository, as [`Repo::discover`] does.
+    pub fn require_work_tree(&self) -> Result<()> {
+        if self.repo.workdir().is_none() {
+            bail!(
+                "{} is a bare repository; git-secret needs a work tree",
+                self.repo.path().display()
+            );
+        }
+        Ok(())
+    }
+
     pub fn git2(&self) -> &Repository {
         &self.repo
     }
@@ -149,6 +97,11 @@ impl Repo {
     /// The top of the work tree.
     pub fn top(&self) -> &Path {
         &self.top
+    }
+
+    /// This work tree's git dir (`.git`, or `.git/worktrees/NAME` in a linked one).
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
     }
 
     /// Where keys live: shared by every linked worktree.
@@ -196,110 +149,23 @@ impl Repo {
         }
     }
 
-    /// Tracked files marked with one of our filter drivers, with their key names.
-    pub fn marked_files(&self) -> Result<Vec<Marked>> {
-        let listing = self.run_git(&["ls-files", "-s", "-z"], None)?;
-        self.marked_in_listing(&listing, &[AttrSource::WorkTree])
-    }
-
-    /// Parses `git ls-files -s -z` output and keeps the paths whose `filter`
-    /// attribute names one of our drivers in any of `sources`.
-    pub fn marked_in_listing(&self, listing: &[u8], sources: &[AttrSource]) -> Result<Vec<Marked>> {
-        let mut entries: Vec<(String, Option<Oid>)> = Vec::new();
-        for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            let record =
-                String::from_utf8(record.to_vec()).context("a tracked path is not valid UTF-8")?;
-            let (meta, path) = record
-                .split_once('\t')
-                .context("unexpected `git ls-files -s` output")?;
-            let mut fields = meta.split(' ');
-            let (_mode, oid, stage) = (fields.next(), fields.next(), fields.next());
-            let oid = oid.and_then(|o| Oid::from_str(o).ok());
-            match entries.last_mut() {
-                Some((last, slot)) if *last == path => {
-                    // Unmerged: several stages of one path.
-                    *slot = None;
-                }
-                _ => entries.push((path.to_owned(), if stage == Some("0") { oid } else { None })),
-            }
-        }
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
-        let mut drivers: Vec<Option<String>> = vec![None; paths.len()];
-        for source in sources {
-            for (slot, found) in drivers.iter_mut().zip(self.key_names(&paths, source)?) {
-                if slot.is_none() {
-                    *slot = found;
-                }
-            }
-        }
-        Ok(entries
-            .into_iter()
-            .zip(drivers)
-            .filter_map(|((path, index_oid), key_name)| {
-                Some(Marked {
-                    path,
-                    key_name: key_name?,
-                    index_oid,
-                })
-            })
-            .collect())
-    }
-
-    /// For each path, the key name its `filter` attribute selects (if ours),
-    /// reading `.gitattributes` from `source`.
-    pub fn key_names(&self, paths: &[&str], source: &AttrSource) -> Result<Vec<Option<String>>> {
-        if paths.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut input = Vec::new();
-        for path in paths {
-            input.extend_from_slice(path.as_bytes());
-            input.push(0);
-        }
-        let source_arg;
-        let mut args = vec!["check-attr", "-z", "--stdin"];
-        match source {
-            AttrSource::WorkTree => {}
-            AttrSource::Index => args.push("--cached"),
-            AttrSource::Tree(rev) => {
-                source_arg = format!("--source={rev}");
-                args.push(&source_arg);
-            }
-        }
-        args.push("filter");
-        let attrs = self.run_git(&args, Some(&input))?;
-        let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
-        Ok(fields
-            .chunks(3)
-            .take(paths.len())
-            .map(|triple| {
-                let value = triple
-                    .get(2)
-                    .map(|v| String::from_utf8_lossy(v))
-                    .unwrap_or_default();
-                key_name_of_driver(&value).map(str::to_owned)
-            })
-            .collect())
-    }
-
     /// Classifies a stored blob by its header.
     pub fn stored(&self, oid: Oid) -> Result<Stored> {
         let blob = self
             .repo
             .find_blob(oid)
             .with_context(|| format!("cannot read blob {oid}"))?;
-        let content = blob.content();
-        Ok(
-            match Header::parse(&content[..content.len().min(HEADER_LEN)]) {
-                Ok(Some(header)) => Stored::Encrypted(header.key_id),
-                Ok(None) if crate::gitcrypt::is_blob(content) => Stored::GitCrypt,
-                Ok(None) => Stored::Plaintext,
-                Err(_) => Stored::Damaged,
-            },
-        )
+        Ok(Stored::classify(blob.content()))
+    }
+
+    /// The content of blob `oid`.
+    pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>> {
+        Ok(self
+            .repo
+            .find_blob(oid)
+            .with_context(|| format!("cannot read blob {oid}"))?
+            .content()
+            .to_vec())
     }
 
     /// The content of the stage-0 index entry at `path`, re-reading the index
@@ -365,109 +231,6 @@ impl Repo {
         Ok(changed)
     }
 
-    /// Re-checks out `paths` from the index through git (so our filter runs).
-    /// git skips files whose stat data match the index, so each file is removed
-    /// first; a marker under the git dir lists them until git has written them
-    /// back, so a rerun after a crash knows the missing files are ours to
-    /// restore, not the user's deletions. `locking` names keys the filter must
-    /// treat as locked for this checkout (lock removes the key only afterwards).
-    pub fn force_checkout(&self, paths: &[&str], op: &str, locking: &[String]) -> Result<()> {
-        let removed = self.remove_for_checkout(paths, op)?;
-        self.check_out_removed(removed, locking)
-    }
-
-    /// The first half of [`Repo::force_checkout`]: records `paths` as pending
-    /// and removes them from the work tree. A caller may change the index
-    /// between the halves (import does), and a crash there is still completed
-    /// by a rerun.
-    pub fn remove_for_checkout(&self, paths: &[&str], op: &str) -> Result<Removed> {
-        if paths.is_empty() {
-            self.clear_pending()?;
-            return Ok(Removed(Vec::new()));
-        }
-        crate::fault::io_point("checkout").context("cannot check the files out again")?;
-        let mut list = Vec::new();
-        for path in paths {
-            list.extend_from_slice(path.as_bytes());
-            list.push(0);
-        }
-        std::fs::write(self.pending_path(), &list)
-            .context("cannot record the files being re-checked out")?;
-        for path in paths {
-            let file = self.top.join(path);
-            match std::fs::remove_file(&file) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot replace {}", file.display()))
-                }
-            }
-        }
-        crate::fault::crash_point(&format!("{op}:files-removed"));
-        Ok(Removed(list))
-    }
-
-    /// The second half of [`Repo::force_checkout`]: git writes the removed
-    /// files back from the index, then the marker goes.
-    pub fn check_out_removed(&self, removed: Removed, locking: &[String]) -> Result<()> {
-        if removed.0.is_empty() {
-            return Ok(());
-        }
-        let args = [
-            "--literal-pathspecs",
-            "checkout",
-            "--pathspec-from-file=-",
-            "--pathspec-file-nul",
-            "--",
-        ];
-        let mut cmd = self.git();
-        cmd.args(args)
-            .env(crate::filter::LOCKING_ENV, locking.join(","));
-        let output = run_with_input(cmd, &removed.0)?;
-        if !output.status.success() {
-            bail!(
-                "git could not check the marked files out again: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        self.clear_pending()
-    }
-
-    fn pending_path(&self) -> PathBuf {
-        self.repo.path().join("git-secret-pending")
-    }
-
-    /// Files an interrupted unlock/lock removed and had not yet checked out again.
-    pub fn pending(&self) -> Vec<String> {
-        std::fs::read(self.pending_path())
-            .map(|bytes| {
-                bytes
-                    .split(|&b| b == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn clear_pending(&self) -> Result<()> {
-        match std::fs::remove_file(self.pending_path()) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).context("cannot remove the re-checkout marker")
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Content changes to `paths` (see [`Repo::changed_paths`]), not counting
-    /// files an interrupted unlock/lock removed and is about to restore.
-    pub fn user_changes(&self, paths: &[&str]) -> Result<Vec<String>> {
-        let pending = self.pending();
-        let mut changed = self.changed_paths(paths)?;
-        changed.retain(|p| !pending.contains(p) || self.top.join(p).exists());
-        Ok(changed)
-    }
-
     /// True while a merge, rebase, cherry-pick or revert is in progress.
     pub fn operation_in_progress(&self) -> Option<&'static str> {
         use git2::RepositoryState::*;
@@ -487,10 +250,37 @@ impl Repo {
         self.run_git(&["config", "--local", "--replace-all", name, value], None)?;
         Ok(())
     }
+
+    /// A config value as git reads it (every config file), if set.
+    pub fn config_string(&self, name: &str) -> Option<String> {
+        self.repo.config().and_then(|c| c.get_string(name)).ok()
+    }
+
+    /// Writes each `(path, content)` as a blob and points the stage-0 index
+    /// entry at it in one `git update-index`, keeping each entry's mode, then
+    /// refreshes stat data so `git status` does not re-clean every file.
+    /// Returns how many entries were staged.
+    pub fn stage_blobs(&self, blobs: &[(&str, Vec<u8>)]) -> Result<usize> {
+        let mut index_info = Vec::new();
+        for (path, content) in blobs {
+            let oid = self
+                .repo
+                .blob(content)
+                .with_context(|| format!("cannot store {path}"))?;
+            let mode = self.index_mode(path).unwrap_or(0o100644);
+            index_info.extend_from_slice(format!("{mode:o} {oid}\t{path}").as_bytes());
+            index_info.push(0);
+        }
+        if blobs.is_empty() {
+            return Ok(0);
+        }
+        self.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))?;
+        Ok(blobs.len())
+    }
 }
 
 /// Runs `cmd` feeding `input` on stdin, capturing stdout and stderr.
-fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<std::process::Output> {
+pub(crate) fn run_with_input(mut cmd: Command, input: &[u8]) -> Result<std::process::Output> {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

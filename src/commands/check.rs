@@ -2,19 +2,32 @@
 //! `check --staged` (the pre-commit guard), `check --range` (push gate for
 //! pre-receive hooks and CI) and `audit` (all of history).
 
-use super::list_paths;
-use crate::repo::{AttrSource, Repo, Stored};
-use anyhow::{bail, Context, Result};
+use crate::attrs::{key_names, marked_in_listing, AttrSource};
+use crate::cli::{AuditArgs, CheckArgs};
+use crate::format::Stored;
+use crate::repo::Repo;
+use crate::report::{list_paths, Reporter};
+use crate::session::Session;
+use anyhow::{Context, Result};
 use git2::Oid;
 use std::collections::HashSet;
 use std::io::Write;
+use std::process::ExitCode;
+
+pub fn run(session: &Session, args: &CheckArgs) -> Result<ExitCode> {
+    if args.staged {
+        staged(session)
+    } else {
+        range(session, args.range.as_deref().unwrap_or_default())
+    }
+}
 
 /// Fails when a staged blob at a marked path (marked by the work tree's or
 /// the index's `.gitattributes`) is not encrypted.
-pub fn staged() -> Result<()> {
-    let repo = Repo::discover()?;
+fn staged(session: &Session) -> Result<ExitCode> {
+    let repo = session.repo()?;
     let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
-    let marked = repo.marked_in_listing(&listing, &[AttrSource::WorkTree, AttrSource::Index])?;
+    let marked = marked_in_listing(repo, &listing, &[AttrSource::WorkTree, AttrSource::Index])?;
     let mut leaks = Vec::new();
     for file in &marked {
         if let Some(oid) = file.index_oid {
@@ -24,14 +37,14 @@ pub fn staged() -> Result<()> {
         }
     }
     if !leaks.is_empty() {
-        bail!(
+        return Ok(session.reporter().fail(format_args!(
             "these marked files are staged in plaintext:{}\nNothing was committed. Unlock (`git-secret unlock`) and run \
              `git-secret status --fix` (or `git add` them again) so they are encrypted, or unstage them with \
              `git rm --cached -- PATH`",
             list_paths(&leaks)
-        );
+        )));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One plaintext blob found at a marked path in history.
@@ -42,38 +55,47 @@ struct Leak {
 }
 
 /// Checks the commits a push adds (`OLD..NEW`, all-zero ids as pre-receive gives them).
-pub fn range(range: &str) -> Result<()> {
+fn range(session: &Session, range: &str) -> Result<ExitCode> {
     let (old, new) = range
         .split_once("..")
         .context("expected a range OLD..NEW")?;
     let zero = |id: &str| !id.is_empty() && id.bytes().all(|b| b == b'0');
     let args: Vec<String> = if zero(new) {
-        return Ok(()); // a deletion adds nothing
+        return Ok(ExitCode::SUCCESS); // a deletion adds nothing
     } else if zero(old) || old.is_empty() {
         vec![new.to_owned(), "--not".to_owned(), "--all".to_owned()]
     } else {
         vec![format!("{old}..{new}")]
     };
-    let leaks = scan(&Repo::discover_any()?, &args)?;
-    report(&leaks, "these commits store marked files in plaintext")
+    let leaks = scan(session.any_repo()?, &args)?;
+    report(
+        &leaks,
+        "these commits store marked files in plaintext",
+        session.reporter(),
+    )
 }
 
 /// Walks every commit reachable from REV-RANGE (default: all refs).
-pub fn audit(range: &[String]) -> Result<()> {
+pub fn audit(session: &Session, args: &AuditArgs) -> Result<ExitCode> {
+    let range = &args.range;
     let args = if range.is_empty() {
         vec!["--all".to_owned()]
     } else {
         range.to_vec()
     };
-    let leaks = scan(&Repo::discover_any()?, &args)?;
-    report(&leaks, "history stores marked files in plaintext")?;
-    eprintln!("No plaintext found at marked paths in the commits checked.");
-    Ok(())
+    let leaks = scan(session.any_repo()?, &args)?;
+    let reporter = session.reporter();
+    let code = report(&leaks, "history stores marked files in plaintext", reporter)?;
+    if leaks.is_empty() {
+        reporter.note("No plaintext found at marked paths in the commits checked.");
+    }
+    Ok(code)
 }
 
-fn report(leaks: &[Leak], what: &str) -> Result<()> {
+/// Lists the leaks on stdout; with any, fails with the advice on stderr.
+fn report(leaks: &[Leak], what: &str, reporter: &Reporter) -> Result<ExitCode> {
     if leaks.is_empty() {
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let mut out = std::io::stdout().lock();
     for leak in leaks {
@@ -84,12 +106,12 @@ fn report(leaks: &[Leak], what: &str) -> Result<()> {
         )?;
     }
     out.flush()?;
-    bail!(
+    Ok(reporter.fail(format_args!(
         "{what}: {} blob(s). Anyone with a clone can read them, so the real fix is to change those secrets. \
          To also purge them from history, rewrite it (e.g. `git filter-repo --path PATH --invert-paths`) and force-push; \
          every clone must then be re-cloned",
         leaks.len()
-    )
+    )))
 }
 
 /// Each plaintext blob at a path its commit's `.gitattributes` marks, reported
@@ -118,7 +140,7 @@ fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
             }
         }
         let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
-        let names = repo.key_names(&paths, &AttrSource::Tree(commit.to_owned()))?;
+        let names = key_names(repo, &paths, &AttrSource::Tree(commit.to_owned()))?;
         for ((path, oid), name) in entries.iter().zip(names) {
             if name.is_none() || !seen.insert(*oid) {
                 continue;

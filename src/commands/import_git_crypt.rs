@@ -10,17 +10,28 @@
 //! Each step is idempotent, so an import interrupted anywhere is completed by
 //! running it again (tests/it/gitcrypt.rs kills it at each step).
 
-use super::{configure, configure_git_crypt_driver, list_paths};
-use crate::format;
+use super::preflight::{no_operation_in_progress, no_uncommitted_changes};
+use crate::attrs::{marked_files, paths_for};
+use crate::checkout::{check_out_removed, remove_for_checkout};
+use crate::cli::ImportGitCryptArgs;
+use crate::drivers::{
+    configure, configure_git_crypt_driver, driver_name, git_crypt_driver, key_name_of_driver,
+    GIT_CRYPT_DRIVER,
+};
+use crate::format::{self, Stored};
 use crate::gitcrypt::{self, GitCryptKey};
 use crate::key::Key;
-use crate::repo::{driver_name, git_crypt_driver, Repo, Stored};
+use crate::repo::Repo;
+use crate::report::list_paths;
+use crate::session::Session;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 
-pub fn run(files: &[String]) -> Result<()> {
+pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
+    let reporter = session.reporter();
     let mut by_name: BTreeMap<String, Vec<GitCryptKey>> = BTreeMap::new();
-    for file in files {
+    for file in &args.files {
         let bytes = zeroize::Zeroizing::new(if file == "-" {
             let mut buf = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
@@ -33,22 +44,20 @@ pub fn run(files: &[String]) -> Result<()> {
             by_name.entry(key.name().to_owned()).or_default().push(key);
         }
     }
-    let repo = Repo::discover()?;
-    if let Some(operation) = repo.operation_in_progress() {
-        bail!("{operation} is in progress; finish or abort it, then import");
-    }
+    let repo = session.repo()?;
+    no_operation_in_progress(repo, "import")?;
 
     // Checks: each key decrypts the git-crypt files of its name; nothing uncommitted.
-    let marked = repo.marked_files()?;
+    let marked = marked_files(repo)?;
     for (name, keys) in &by_name {
         let mut tried = 0;
         let mut opened = false;
         for file in marked.iter().filter(|m| &m.key_name == name) {
             for oid in file.index_oid.into_iter().chain(repo.head_oid(&file.path)) {
-                let blob = repo.git2().find_blob(oid)?;
-                if gitcrypt::is_blob(blob.content()) {
+                let blob = repo.read_blob(oid)?;
+                if gitcrypt::is_blob(&blob) {
                     tried += 1;
-                    opened |= gitcrypt::decrypt(keys, blob.content()).is_ok();
+                    opened |= gitcrypt::decrypt(keys, &blob).is_ok();
                 }
             }
         }
@@ -64,14 +73,7 @@ pub fn run(files: &[String]) -> Result<()> {
         }
     }
     let names: Vec<String> = by_name.keys().cloned().collect();
-    let paths = super::paths_for(&marked, &names);
-    let changed = repo.user_changes(&paths)?;
-    if !changed.is_empty() {
-        bail!(
-            "these marked files have uncommitted changes:{}\ncommit or stash them, then import",
-            list_paths(&changed)
-        );
-    }
+    no_uncommitted_changes(repo, &paths_for(&marked, &names), ", then import")?;
 
     // Keys and config.
     let store = repo.key_store();
@@ -86,78 +88,73 @@ pub fn run(files: &[String]) -> Result<()> {
             }
         };
         store.add_git_crypt(name, &keys.iter().collect::<Vec<_>>())?;
-        configure(&repo, name)?;
-        configure_git_crypt_driver(&repo, name)?;
+        configure(repo, name)?;
+        configure_git_crypt_driver(repo, name)?;
         current.insert(name.clone(), key);
     }
     crate::fault::crash_point("import:configured");
 
     // Attributes.
-    let rewritten = rewrite_attributes(&repo)?;
+    let rewritten = rewrite_attributes(repo)?;
     crate::fault::crash_point("import:attributes");
 
     // Re-encrypt every covered file at HEAD (as the rewritten attributes mark them).
-    let marked = repo.marked_files()?;
-    let mut index_info = Vec::new();
-    let (mut reencrypted, mut were_plain) = (0, Vec::new());
+    let marked = marked_files(repo)?;
+    let mut sealed = Vec::new();
+    let mut were_plain = Vec::new();
     for file in &marked {
         let (Some(oid), Some(key)) = (file.index_oid, current.get(&file.key_name)) else {
             continue;
         };
-        let blob = repo.git2().find_blob(oid)?;
-        let plaintext = match repo.stored(oid)? {
+        let blob = repo.read_blob(oid)?;
+        let plaintext = match Stored::classify(&blob) {
             Stored::GitCrypt => {
                 let keys = by_name
                     .get(&file.key_name)
                     .map(Vec::as_slice)
                     .unwrap_or_default();
-                gitcrypt::decrypt(keys, blob.content()).with_context(|| file.path.clone())?
+                gitcrypt::decrypt(keys, &blob).with_context(|| file.path.clone())?
             }
             Stored::Plaintext => {
                 were_plain.push(file.path.clone());
-                blob.content().to_vec()
+                blob
             }
             Stored::Encrypted(_) | Stored::Damaged => continue,
         };
-        let sealed = format::encrypt_bytes(key.subkeys(), &plaintext);
-        let new_oid = repo.git2().blob(&sealed)?;
-        let mode = repo.index_mode(&file.path).unwrap_or(0o100644);
-        index_info.extend_from_slice(format!("{mode:o} {new_oid}\t{}", file.path).as_bytes());
-        index_info.push(0);
-        reencrypted += 1;
+        sealed.push((
+            file.path.as_str(),
+            format::encrypt_bytes(key.subkeys(), &plaintext),
+        ));
     }
     // The new blobs are staged while the files are out of the work tree
     // (recorded as pending), so a crash in between is completed by a rerun:
     // git would otherwise see the old work tree files as changes.
-    let paths = super::paths_for(&marked, &names);
-    let removed = repo.remove_for_checkout(&paths, "import")?;
-    if !index_info.is_empty() {
-        repo.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))?;
-    }
+    let removed = remove_for_checkout(repo, &paths_for(&marked, &names), "import")?;
+    let reencrypted = repo.stage_blobs(&sealed)?;
     crate::fault::crash_point("import:staged");
-    repo.check_out_removed(removed, &[])?;
-    super::init::install_hook(&repo, false);
+    check_out_removed(repo, removed, &[])?;
+    crate::hook::install_or_warn(repo, false, reporter);
 
     for (name, key) in &current {
-        eprintln!(
+        reporter.note(format_args!(
             "Imported git-crypt key '{name}': git-secret key id {} now encrypts files marked filter={}.",
             key.id(),
             driver_name(name)
-        );
+        ));
     }
-    eprintln!("Rewrote {rewritten} attribute line(s) in .gitattributes; re-encrypted and staged {reencrypted} file(s).");
+    reporter.note(format_args!("Rewrote {rewritten} attribute line(s) in .gitattributes; re-encrypted and staged {reencrypted} file(s)."));
     if !were_plain.is_empty() {
-        eprintln!(
+        reporter.note(format_args!(
             "These were stored in plaintext before (committed before they were marked) and are now encrypted;\n\
              the old plaintext stays in history, so change those secrets:{}",
             list_paths(&were_plain)
-        );
+        ));
     }
-    eprintln!(
+    reporter.note(
         "Next: review with `git status`, then commit. Old commits still check out, diff and merge: the\n\
-         git-crypt key is kept read-only (and goes along with `git-secret export-key`)."
+         git-crypt key is kept read-only (and goes along with `git-secret export-key`).",
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Rewrites `filter=git-crypt[-NAME]` and `diff=git-crypt[-NAME]` in every
@@ -213,11 +210,8 @@ fn rewrite_line(line: &str) -> Option<String> {
     let mut driver = None;
     for word in words.iter_mut().skip(1) {
         for attr in ["filter=", "diff="] {
-            if let Some(name) = word
-                .strip_prefix(attr)
-                .and_then(|v| crate::repo::key_name_of_driver(v))
-            {
-                if word[attr.len()..].starts_with(crate::repo::GIT_CRYPT_DRIVER) {
+            if let Some(name) = word.strip_prefix(attr).and_then(key_name_of_driver) {
+                if word[attr.len()..].starts_with(GIT_CRYPT_DRIVER) {
                     let new = driver_name(name);
                     *word = format!("{attr}{new}");
                     driver = Some(new);

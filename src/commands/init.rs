@@ -1,13 +1,18 @@
 //! `git-secret init`: a new random key, stored under the common git dir.
 
-use super::configure;
+use crate::attrs::marked_files;
+use crate::cli::InitArgs;
+use crate::drivers::{configure, driver_name};
+use crate::format::Stored;
 use crate::key::{validate_name, Key};
-use crate::repo::{Repo, Stored};
+use crate::session::Session;
 use anyhow::{bail, Result};
+use std::process::ExitCode;
 
-pub fn run(name: &str) -> Result<()> {
+pub fn run(session: &Session, args: &InitArgs) -> Result<ExitCode> {
+    let name = args.key.name.as_str();
     validate_name(name)?;
-    let repo = Repo::discover()?;
+    let repo = session.repo()?;
     let store = repo.key_store();
     if store.has(name) {
         bail!(
@@ -16,7 +21,7 @@ pub fn run(name: &str) -> Result<()> {
         );
     }
     // A clone of an encrypted repository needs the team's key, not a new one.
-    for marked in repo.marked_files()?.iter().filter(|m| m.key_name == name) {
+    for marked in marked_files(repo)?.iter().filter(|m| m.key_name == name) {
         let oids = marked
             .index_oid
             .into_iter()
@@ -41,26 +46,19 @@ pub fn run(name: &str) -> Result<()> {
     }
     let key = Key::generate(name, 1)?;
     store.save(name, &[&key])?;
-    if let Err(e) = configure(&repo, name) {
+    if let Err(e) = configure(repo, name) {
         let _ = store.remove(name);
         return Err(e);
     }
-    install_hook(&repo, true);
-    let driver = crate::repo::driver_name(name);
-    eprintln!(
+    crate::hook::install_or_warn(repo, true, session.reporter());
+    let driver = driver_name(name);
+    session.reporter().note(format_args!(
         "Created key '{name}' (id {}) in {}.\n\
          Next: mark files in .gitattributes, for example\n    \
          secrets/** filter={driver} diff={driver} merge={driver} -text\n\
          then commit them, and share the key with `git-secret export-key FILE`.",
         key.id(),
         store.path(name).display()
-    );
-    Ok(())
-}
-
-/// The pre-commit guard is a safety net, not a precondition: warn if it cannot be installed.
-pub fn install_hook(repo: &Repo, outside_work_tree_only: bool) {
-    if let Err(e) = super::hook::install(repo, outside_work_tree_only) {
-        eprintln!("git-secret: warning: could not install the pre-commit hook: {e:#}");
-    }
+    ));
+    Ok(ExitCode::SUCCESS)
 }

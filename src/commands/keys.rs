@@ -1,16 +1,18 @@
 //! `git-secret keys`: which keys this repository and your key ring hold.
 //! Prints name, generation, id and source; never key material.
 
-use crate::repo::Repo;
-use crate::ring::Ring;
+use crate::keyring::Ring;
+use crate::session::Session;
 use anyhow::Result;
 use std::io::Write;
+use std::process::ExitCode;
 
-pub fn run() -> Result<()> {
+pub fn run(session: &Session) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let mut any = false;
-    if let Ok(repo) = Repo::discover() {
-        for key in repo.key_store().load_all()? {
+    // Outside a repository only the ring is listed.
+    if session.repo().is_ok() {
+        for key in session.keyring()?.keys() {
             any = true;
             writeln!(
                 out,
@@ -22,7 +24,7 @@ pub fn run() -> Result<()> {
         }
     }
     let ring = Ring::open()?;
-    for family in ring.families()? {
+    for family in ring.families(session.reporter())? {
         for key in &family.keys {
             any = true;
             writeln!(
@@ -36,10 +38,10 @@ pub fn run() -> Result<()> {
         }
     }
     if !any {
-        eprintln!(
+        session.reporter().note(format_args!(
             "No keys: none installed in this repository, none in your key ring ({}).",
             ring.dir().display()
-        );
+        ));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,17 +5,22 @@
 //! only after the work tree holds ciphertext, so an interrupted lock loses no
 //! key; rerunning it finishes the job.
 
-use super::{list_paths, paths_for};
+use super::preflight::{no_operation_in_progress, refuse_changes};
+use crate::attrs::{marked_files, paths_for};
+use crate::checkout::{force_checkout, pending, user_changes};
+use crate::cli::LockArgs;
 use crate::key::validate_name;
-use crate::repo::Repo;
-use anyhow::{bail, Result};
+use crate::report::list_paths;
+use crate::session::Session;
+use anyhow::Result;
+use std::process::ExitCode;
 
-pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
+pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
+    let (name, all, force) = (args.key.name.as_str(), args.all, args.force);
+    let reporter = session.reporter();
     validate_name(name)?;
-    let repo = Repo::discover()?;
-    if let Some(operation) = repo.operation_in_progress() {
-        bail!("{operation} is in progress; finish or abort it, then lock");
-    }
+    let repo = session.repo()?;
+    no_operation_in_progress(repo, "lock")?;
     let store = repo.key_store();
     let candidates: Vec<String> = if all {
         store.names()?
@@ -28,47 +33,47 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
             names.push(candidate);
         }
     }
-    let marked = repo.marked_files()?;
+    let marked = marked_files(repo)?;
     if names.is_empty() {
         // An interrupted run may have left files to restore.
-        let pending = repo.pending();
+        let pending = pending(repo);
         if !pending.is_empty() {
             let paths: Vec<&str> = pending.iter().map(String::as_str).collect();
-            repo.force_checkout(&paths, "lock", &[])?;
-            eprintln!(
+            force_checkout(repo, &paths, "lock", &[])?;
+            reporter.note(format_args!(
                 "Finished an interrupted lock: {} file(s) checked out as ciphertext.",
                 paths.len()
-            );
-            return Ok(());
+            ));
+            return Ok(ExitCode::SUCCESS);
         }
-        eprintln!(
+        reporter.note(format_args!(
             "{} already locked; nothing to do.",
             if all {
                 "Every key is".to_owned()
             } else {
                 format!("Key '{name}' is")
             }
-        );
-        return Ok(());
+        ));
+        return Ok(ExitCode::SUCCESS);
     }
     // The key is shared by every linked work tree: all of them go back to
     // ciphertext, or none does.
     let worktrees = repo.worktrees()?;
     let mut plans = Vec::new();
     let mut changed = Vec::new();
-    for tree in &worktrees {
-        let marked = if std::ptr::eq(tree, &worktrees[0]) {
+    for (i, tree) in worktrees.iter().enumerate() {
+        let marked = if i == 0 {
             marked.clone()
         } else {
-            tree.marked_files()?
+            marked_files(tree)?
         };
         let paths: Vec<String> = paths_for(&marked, &names)
             .into_iter()
             .map(str::to_owned)
             .collect();
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        for path in tree.user_changes(&refs)? {
-            changed.push(if std::ptr::eq(tree, &worktrees[0]) {
+        for path in user_changes(tree, &refs)? {
+            changed.push(if i == 0 {
                 path
             } else {
                 format!("{} (in {})", path, tree.top().display())
@@ -76,23 +81,21 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
         }
         plans.push((tree, paths));
     }
-    if !changed.is_empty() {
-        if !force {
-            bail!(
-                "these marked files have uncommitted changes:{}\ncommit or stash them first, \
-                 or pass --force to discard the work-tree changes",
-                list_paths(&changed)
-            );
-        }
-        eprintln!(
+    if !force {
+        refuse_changes(
+            &changed,
+            " first, or pass --force to discard the work-tree changes",
+        )?;
+    } else if !changed.is_empty() {
+        reporter.note(format_args!(
             "Discarding uncommitted work-tree changes to:{}\n(staged changes stay in the index, encrypted)",
             list_paths(&changed)
-        );
+        ));
     }
 
     for (tree, paths) in &plans {
         let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        tree.force_checkout(&refs, "lock", &names).map_err(|e| {
+        force_checkout(tree, &refs, "lock", &names).map_err(|e| {
             e.context("lock failed; the key is still installed, so nothing is lost: fix the cause and run lock again")
         })?;
     }
@@ -100,9 +103,9 @@ pub fn run(name: &str, all: bool, force: bool) -> Result<()> {
     for name in &names {
         store.remove(name)?;
         let count = marked.iter().filter(|m| &m.key_name == name).count();
-        eprintln!(
+        reporter.note(format_args!(
             "Locked key '{name}': {count} marked file(s) are ciphertext in the work tree and the key was removed."
-        );
+        ));
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,31 +1,41 @@
-//! The commands git runs: clean, smudge, filter-process, textconv.
+//! The commands git runs: clean, smudge, filter-process, textconv, merge.
+//! Each takes the session by value: the filter keeps the repository for its
+//! whole run.
 
-use crate::cli::FilterArgs;
-use crate::filter::merge::{self, MergeArgs, Merged};
+use crate::cli::{FilterArgs, FilterProcessArgs, MergeArgs, TextconvArgs};
+use crate::filter::merge::{self, Merged};
 use crate::filter::process::{self, Command};
 use crate::filter::spin::SpinReader;
 use crate::filter::spool::Spool;
-use crate::filter::FilterKeys;
+use crate::filter::Filter;
+use crate::keyring::Keyring;
+use crate::session::Session;
 use anyhow::{Context, Result};
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::process::ExitCode;
 
 fn display_path(args: &FilterArgs) -> &str {
     args.path.as_deref().unwrap_or("<stdin>")
 }
 
-pub fn clean(args: &FilterArgs) -> Result<()> {
-    let keys = FilterKeys::load(&args.key.name)?;
+/// The filter for key `name` in the session's repository.
+fn load(session: Session, name: &str) -> Result<Filter> {
+    let reporter = *session.reporter();
+    Filter::load(name, session.into_repo()?, reporter)
+}
+
+pub fn clean(session: Session, args: &FilterArgs) -> Result<ExitCode> {
+    let filter = load(session, &args.key.name)?;
     let path = display_path(args);
     let mut out = raw_stdout()?;
     // Clean reads its input twice (the nonce depends on all of it). Standard
     // input redirected from a file can simply be re-read; a pipe (what git
     // gives) is spooled in bounded memory.
     match seekable_stdin() {
-        Some(mut file) => keys.clean(path, &mut file, &mut out),
-        None => keys.clean(
+        Some(mut file) => filter.clean(path, &mut file, &mut out),
+        None => filter.clean(
             path,
             &mut Spool::from_reader(&mut io::stdin().lock())?,
             &mut out,
@@ -33,7 +43,7 @@ pub fn clean(args: &FilterArgs) -> Result<()> {
     }
     .with_context(|| path.to_owned())?;
     out.flush()?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Standard output without Rust's line buffering. Clean and smudge write
@@ -51,18 +61,19 @@ fn seekable_stdin() -> Option<File> {
     (regular && file.stream_position().ok()? == 0).then_some(file)
 }
 
-pub fn smudge(args: &FilterArgs) -> Result<()> {
-    let keys = FilterKeys::load(&args.key.name)?;
+pub fn smudge(session: Session, args: &FilterArgs) -> Result<ExitCode> {
+    let filter = load(session, &args.key.name)?;
     let path = display_path(args);
     let mut out = raw_stdout()?;
-    keys.smudge(path, &mut io::stdin().lock(), &mut out)
+    filter
+        .smudge(path, &mut io::stdin().lock(), &mut out)
         .with_context(|| path.to_owned())?;
     out.flush()?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn filter_process(name: &str) -> Result<()> {
-    let keys = FilterKeys::load(name)?;
+pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<ExitCode> {
+    let filter = load(session, &args.key.name)?;
     let stdin: Box<dyn io::Read> = match SpinReader::stdin() {
         Some(spin) => Box::new(io::BufReader::with_capacity(1 << 16, spin)),
         None => Box::new(io::stdin().lock()),
@@ -74,53 +85,53 @@ pub fn filter_process(name: &str) -> Result<()> {
         stdin,
         stdout,
         &mut |request, content, out| match request.command {
-            Command::Clean => keys.clean(&request.pathname, content, out),
-            Command::Smudge => keys.smudge(&request.pathname, content, out),
+            Command::Clean => filter.clean(&request.pathname, content, out),
+            Command::Smudge => filter.smudge(&request.pathname, content, out),
         },
     )
-    .context("filter-process stopped")
+    .context("filter-process stopped")?;
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn textconv(file: &Path) -> Result<()> {
+pub fn textconv(session: Session, args: &TextconvArgs) -> Result<ExitCode> {
+    let file = &args.file;
     let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     // Textconv runs for every diff; keys are optional here (locked → placeholder).
-    let keys = FilterKeys::load(crate::key::DEFAULT_NAME)
-        .unwrap_or_else(|_| FilterKeys::new("", Vec::new()));
+    let reporter = *session.reporter();
+    let filter = load(session, crate::key::DEFAULT_NAME)
+        .unwrap_or_else(|_| Filter::new("", Keyring::default(), reporter));
     let mut out = BufWriter::new(io::stdout().lock());
-    keys.textconv(&data, &mut out)?;
+    filter.textconv(&data, &mut out)?;
     out.flush()?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Exits 0 for a clean merge; a conflict is an `Err` only in the sense of exit
-/// status 1 (git then shows the conflict markers from `%A`).
-pub fn merge(
-    name: &str,
-    base: &Path,
-    ours: &Path,
-    theirs: &Path,
-    marker_size: Option<&str>,
-    path: Option<&str>,
-    labels: &[String],
-) -> Result<()> {
-    let keys = FilterKeys::load(name)?;
+/// Exit 0 for a clean merge, 1 for a conflict (git then shows the conflict
+/// markers from `%A`) or a merge that could not be made (ours is kept).
+pub fn merge(session: Session, args: &MergeArgs) -> Result<ExitCode> {
+    let reporter = *session.reporter();
+    let filter = load(session, &args.key.name)?;
     // Older git leaves unknown placeholders such as %X unexpanded.
     let label = |i: usize| {
-        labels
+        args.labels
             .get(i)
             .map(String::as_str)
             .filter(|l| !(l.len() == 2 && l.starts_with('%')))
     };
-    let args = MergeArgs {
-        base,
-        ours,
-        theirs,
-        marker_size,
-        path: path.unwrap_or("<file>"),
+    let driver_args = merge::MergeArgs {
+        base: &args.base,
+        ours: &args.ours,
+        theirs: &args.theirs,
+        marker_size: args.marker_size.as_deref(),
+        path: args.path.as_deref().unwrap_or("<file>"),
         labels: [label(0), label(1), label(2)],
     };
-    match merge::merge(&keys, &args)? {
-        Merged::Clean => Ok(()),
-        Merged::Conflict => std::process::exit(1),
-    }
+    Ok(match merge::merge(&filter, &driver_args)? {
+        Merged::Clean => ExitCode::SUCCESS,
+        Merged::Conflict => ExitCode::FAILURE,
+        Merged::KeptOurs(why) => {
+            reporter.note(why);
+            ExitCode::FAILURE
+        }
+    })
 }

@@ -3,81 +3,98 @@
 //! exported key files), so every older commit still checks out: smudge picks
 //! the generation by the key id in each blob's header.
 
-use super::{list_paths, paths_for};
-use crate::format::{self, HEADER_LEN};
+use super::preflight::{no_operation_in_progress, no_uncommitted_changes};
+use crate::attrs::{marked_files, paths_for};
+use crate::cli::RotateArgs;
+use crate::format;
 use crate::key::{validate_name, Key};
-use crate::repo::Repo;
+use crate::report::Reporter;
+use crate::session::Session;
 use anyhow::{bail, Context, Result};
+use std::process::ExitCode;
 
-pub fn run(name: &str) -> Result<()> {
+/// What a rotation did.
+pub struct Rotated {
+    pub name: String,
+    pub generation: u32,
+    pub id: crate::crypto::KeyId,
+    /// Files re-encrypted and staged.
+    pub staged: usize,
+}
+
+pub fn run(session: &Session, args: &RotateArgs) -> Result<ExitCode> {
+    let rotated = rotate(session, &args.key.name)?;
+    report(session.reporter(), &rotated);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Makes generation N+1 of key `name`, re-encrypts every stage-0 blob of
+/// that key with it and points the index at the new blobs. The key and the
+/// index change together or not at all.
+pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
     validate_name(name)?;
-    let repo = Repo::discover()?;
-    if let Some(operation) = repo.operation_in_progress() {
-        bail!("{operation} is in progress; finish or abort it, then rotate");
-    }
+    let repo = session.repo()?;
+    no_operation_in_progress(repo, "rotate")?;
     let store = repo.key_store();
     let ring = store.load(name)?;
     let Some(newest) = ring.last() else {
         bail!("key '{name}' is not unlocked here; unlock it first (`git-secret unlock KEYFILE`)");
     };
-    let marked = repo.marked_files()?;
+    let marked = marked_files(repo)?;
     let names = [name.to_owned()];
-    let paths = paths_for(&marked, &names);
-    let changed = repo.changed_paths(&paths)?;
-    if !changed.is_empty() {
-        bail!(
-            "these marked files have uncommitted changes:{}\ncommit or stash them, then rotate",
-            list_paths(&changed)
-        );
-    }
+    no_uncommitted_changes(repo, &paths_for(&marked, &names), ", then rotate")?;
 
     let next = Key::generate(name, newest.generation() + 1)?;
-    // Re-encrypt every stage-0 blob of this key into the object store, then
-    // point the index at the new blobs in one `git update-index`.
-    let mut index_info = Vec::new();
+    let mut sealed = Vec::new();
     for file in marked.iter().filter(|m| m.key_name == name) {
         let Some(oid) = file.index_oid else { continue };
         let blob = repo
-            .git2()
-            .find_blob(oid)
+            .read_blob(oid)
             .with_context(|| format!("cannot read {}", file.path))?;
-        let plaintext = match format::decrypt_bytes(blob.content(), |id| {
+        let plaintext = match format::decrypt_bytes(&blob, |id| {
             ring.iter().find(|k| k.id() == *id).map(Key::subkeys)
         }) {
             Ok(Some(plaintext)) => plaintext,
-            Ok(None) => blob.content().to_vec(), // stored in plaintext: rotation encrypts it
+            Ok(None) => blob, // stored in plaintext: rotation encrypts it
             Err(e) => bail!("{}: {e}; nothing was changed", file.path),
         };
-        let sealed = format::encrypt_bytes(next.subkeys(), &plaintext);
-        debug_assert!(sealed.len() >= HEADER_LEN);
-        let new_oid = repo
-            .git2()
-            .blob(&sealed)
-            .with_context(|| format!("cannot store {}", file.path))?;
-        let mode = repo.index_mode(&file.path).unwrap_or(0o100644);
-        index_info.extend_from_slice(format!("{mode:o} {new_oid}\t{}", file.path).as_bytes());
-        index_info.push(0);
+        sealed.push((
+            file.path.as_str(),
+            format::encrypt_bytes(next.subkeys(), &plaintext),
+        ));
     }
     let mut new_ring: Vec<&Key> = ring.iter().collect();
     new_ring.push(&next);
     store.save(name, &new_ring)?;
-    if !index_info.is_empty() {
-        if let Err(e) = repo.run_git(&["update-index", "-z", "--index-info"], Some(&index_info)) {
-            // Undo: the new generation was never used.
-            let _ = store.save(name, &ring.iter().collect::<Vec<_>>());
-            return Err(e.context("rotate failed; the key and the index are unchanged"));
-        }
+    if let Err(e) = repo.stage_blobs(&sealed) {
+        // Undo: the new generation was never used.
+        let _ = store.save(name, &ring.iter().collect::<Vec<_>>());
+        return Err(e.context("rotate failed; the key and the index are unchanged"));
+    }
+    if !sealed.is_empty() {
         // Refresh stat data so `git status` does not re-clean every file.
         let _ = repo.run_git(&["update-index", "-q", "--refresh"], None);
     }
-    let count = index_info.iter().filter(|&&b| b == 0).count();
-    eprintln!(
-        "Rotated key '{name}' to generation {} (id {}): {count} file(s) re-encrypted and staged.\n\
+    Ok(Rotated {
+        name: name.to_owned(),
+        generation: next.generation(),
+        id: next.id(),
+        staged: sealed.len(),
+    })
+}
+
+/// The message after a rotation: what happened and what to do next.
+pub fn report(reporter: &Reporter, rotated: &Rotated) {
+    let Rotated {
+        name,
+        generation,
+        id,
+        staged,
+    } = rotated;
+    reporter.note(format_args!(
+        "Rotated key '{name}' to generation {generation} (id {id}): {staged} file(s) re-encrypted and staged.\n\
          Next: commit, then share the new key file (`git-secret export-key FILE`; it holds every generation,\n\
          so older commits stay readable). Removing someone? Their old key still opens every commit made\n\
-         before the rotation: change the secrets themselves too.",
-        next.generation(),
-        next.id()
-    );
-    Ok(())
+         before the rotation: change the secrets themselves too."
+    ));
 }

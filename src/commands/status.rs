@@ -1,13 +1,21 @@
 //! `git-secret status`: one line per marked file, flagging plaintext leaks.
 //! Reads only blob headers, so it needs no key and runs in any CI.
 
-use crate::repo::{Repo, Stored};
+use crate::attrs::marked_files;
+use crate::cli::StatusArgs;
+use crate::format::{has_magic, Stored};
+use crate::repo::Repo;
+use crate::report::{list_paths, Reporter};
+use crate::session::Session;
 use anyhow::{bail, Result};
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::process::ExitCode;
 
-pub fn run(filters: &[String], fix: bool) -> Result<()> {
-    let repo = Repo::discover()?;
+pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
+    let (filters, fix) = (&args.paths, args.fix);
+    let reporter = session.reporter();
+    let repo = session.repo()?;
     let prefix = std::env::current_dir()
         .ok()
         .and_then(|cwd| {
@@ -25,7 +33,7 @@ pub fn run(filters: &[String], fix: bool) -> Result<()> {
     let mut leaks = 0;
     let mut fixable: Vec<String> = Vec::new();
     let mut shown = 0;
-    for file in repo.marked_files()? {
+    for file in marked_files(repo)? {
         if !wanted.is_empty()
             && !wanted
                 .iter()
@@ -81,19 +89,20 @@ pub fn run(filters: &[String], fix: bool) -> Result<()> {
     }
     out.flush()?;
     if fix && !fixable.is_empty() {
-        return fix_leaks(&repo, &fixable);
+        fix_leaks(repo, &fixable, reporter)?;
+        return Ok(ExitCode::SUCCESS);
     }
     if leaks > 0 {
-        bail!(
+        return Ok(reporter.fail(format_args!(
             "{leaks} of {shown} marked file(s) are stored in plaintext. With the key unlocked, \
              `git add --renormalize -- PATH` and a commit store them encrypted; the old plaintext stays in \
              history, so change those secrets"
-        );
+        )));
     }
     if shown == 0 {
-        eprintln!("No tracked file is marked for git-secret (see .gitattributes.example).");
+        reporter.note("No tracked file is marked for git-secret (see .gitattributes.example).");
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Lexically normalises a repo-relative path (`a/./b/../c/` → `a/c`).
@@ -113,7 +122,7 @@ fn normalize(path: &str) -> String {
 
 /// Re-stages leaked files through the (unlocked) clean filter so the index
 /// holds ciphertext; the plaintext already committed stays in history.
-fn fix_leaks(repo: &Repo, paths: &[String]) -> Result<()> {
+fn fix_leaks(repo: &Repo, paths: &[String], reporter: &Reporter) -> Result<()> {
     let mut args = vec!["--literal-pathspecs", "add", "--renormalize", "--"];
     args.extend(paths.iter().map(String::as_str));
     repo.run_git(&args, None).map_err(|e| {
@@ -121,21 +130,15 @@ fn fix_leaks(repo: &Repo, paths: &[String]) -> Result<()> {
     })?;
     let still: Vec<&String> = paths
         .iter()
-        .filter(|p| {
-            repo.index_blob(p)
-                .is_none_or(|b| !b.starts_with(crate::format::MAGIC))
-        })
+        .filter(|p| repo.index_blob(p).is_none_or(|b| !has_magic(&b)))
         .collect();
     if !still.is_empty() {
-        bail!(
-            "still not encrypted in the index:{}",
-            super::list_paths(&still)
-        );
+        bail!("still not encrypted in the index:{}", list_paths(&still));
     }
-    eprintln!(
+    reporter.note(format_args!(
         "Re-staged {} file(s) encrypted:{}\nCommit them. The plaintext versions remain in history: change those secrets.",
         paths.len(),
-        super::list_paths(paths)
-    );
+        list_paths(paths)
+    ));
     Ok(())
 }

@@ -1,21 +1,97 @@
 //! `git-secret unlock`: install keys, then decrypt the marked files in the work tree.
 //!
-//! Everything that can refuse is checked before anything changes; if the
-//! re-checkout fails, keys and config are put back as they were.
+//! Three steps, each its own function: gather the offered keys (key files, or
+//! else the personal ring, or else `.git-secret/keys.age`), plan what to
+//! install (checked against the key ids the repository's blobs need; nothing
+//! has changed yet, so every refusal leaves the repository as it was), then
+//! apply: keys, config, re-checkout. If the re-checkout fails, keys and config
+//! are put back as they were.
 
-use super::{configure, is_driver_configured, list_paths, paths_for, unconfigure_driver};
+use super::preflight::{no_operation_in_progress, no_uncommitted_changes};
+use crate::attrs::{marked_files, paths_for, Marked};
+use crate::checkout::{force_checkout, pending};
+use crate::cli::UnlockArgs;
 use crate::crypto::KeyId;
-use crate::gitcrypt::GitCryptKey;
-use crate::key::{read_key_file, Key};
+use crate::drivers::{self, driver_name, git_crypt_driver};
+use crate::format::{file_has_magic, Stored};
+use crate::key::{parse_key_file_all, Key};
+use crate::keyring::{read_key_files, KeyStore, Keyring, Ring};
 use crate::recipients;
-use crate::repo::{driver_name, git_crypt_driver, Marked, Repo, Stored};
-use crate::ring::Ring;
+use crate::repo::Repo;
+use crate::report::Reporter;
+use crate::session::Session;
 use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
 
-/// Key ids the stored (index and HEAD) blobs of marked files carry, per key name.
-fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<BTreeMap<String, BTreeSet<KeyId>>> {
-    let mut needed: BTreeMap<String, BTreeSet<KeyId>> = BTreeMap::new();
+/// Key ids the stored blobs (index and HEAD) of marked files carry, per key name.
+type Needed = BTreeMap<String, BTreeSet<KeyId>>;
+
+/// One key name to install: what the store held before, and the generations to add.
+struct Install<'k> {
+    name: String,
+    installed: Vec<Key>,
+    given: Vec<&'k Key>,
+}
+
+/// Where the offered keys came from.
+enum Source {
+    Files,
+    Ring,
+    Wrapped,
+}
+
+pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
+    let reporter = session.reporter();
+    let offered = read_key_files(&args.files, reporter)?;
+    let repo = session.repo()?;
+    no_operation_in_progress(repo, "unlock")?;
+    let store = repo.key_store();
+    let marked = marked_files(repo)?;
+    let needed = needed_ids(repo, &marked)?;
+    let (offered, source) = if args.files.is_empty() {
+        offered_without_files(repo, &needed, reporter)?
+    } else {
+        (offered, Source::Files)
+    };
+
+    let plan = plan(repo, &store, &offered, &marked, &needed, reporter)?;
+    if plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let names: Vec<String> = plan.iter().map(|i| i.name.clone()).collect();
+    let paths = paths_for(&marked, &names);
+    no_uncommitted_changes(repo, &paths, ", then unlock again")?;
+
+    apply(repo, &store, &plan, &offered, &marked, &paths)?;
+    crate::hook::install_or_warn(repo, false, reporter);
+    if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
+        save_in_ring(&plan, reporter);
+    }
+    for install in &plan {
+        let name = &install.name;
+        let count = marked.iter().filter(|m| &m.key_name == name).count();
+        let newest = install
+            .given
+            .iter()
+            .max_by_key(|k| k.generation())
+            .expect("at least one key per name");
+        reporter.note(format_args!(
+            "Unlocked key '{name}' (id {}): {count} marked file(s) decrypted in the work tree.",
+            newest.id()
+        ));
+        if count == 0 {
+            reporter.note(format_args!(
+                "Note: no tracked file is marked filter={} in .gitattributes yet.",
+                driver_name(name)
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<Needed> {
+    let mut needed = Needed::new();
     for file in marked {
         for oid in file.index_oid.into_iter().chain(repo.head_oid(&file.path)) {
             if let Stored::Encrypted(id) = repo.stored(oid)? {
@@ -26,183 +102,163 @@ fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<BTreeMap<String, BTreeSe
     Ok(needed)
 }
 
-pub fn run(files: &[String], use_ring: bool) -> Result<()> {
-    let mut keys: Vec<Key> = Vec::new();
-    // Read-only git-crypt keys travel with an imported repository's key file.
-    let mut git_crypt: Vec<GitCryptKey> = Vec::new();
-    for file in files {
-        let file = read_key_file(file)?;
-        for key in file.keys {
-            if !keys.iter().any(|k| k.id() == key.id()) {
-                keys.push(key);
-            }
+/// No key file given: the personal key ring, else the keys wrapped for this
+/// repository's recipients (`.git-secret/keys.age`).
+fn offered_without_files(
+    repo: &Repo,
+    needed: &Needed,
+    reporter: &Reporter,
+) -> Result<(Keyring, Source)> {
+    match keys_from_ring(needed, reporter) {
+        Ok(found) => Ok((found, Source::Ring)),
+        Err(_) if repo.top().join(recipients::WRAPPED).is_file() => {
+            let (text, identity) = recipients::unwrap(repo.top(), reporter)?;
+            let file = parse_key_file_all(&text, recipients::WRAPPED)?;
+            reporter.note(format_args!(
+                "Opened {} with {}.",
+                recipients::WRAPPED,
+                identity.display()
+            ));
+            Ok((Keyring::from_key_file(file), Source::Wrapped))
         }
-        git_crypt.extend(file.git_crypt);
+        Err(e) => Err(e),
     }
-    let repo = Repo::discover()?;
-    if let Some(operation) = repo.operation_in_progress() {
-        bail!("{operation} is in progress; finish or abort it, then unlock");
-    }
-    let store = repo.key_store();
-    let marked = repo.marked_files()?;
-    let needed = needed_ids(&repo, &marked)?;
-    // No key file: the personal key ring, else the keys wrapped for this
-    // repository's recipients (.git-secret/keys.age).
-    let mut from_ring = false;
-    if files.is_empty() {
-        match keys_from_ring(&needed) {
-            Ok(found) => {
-                keys = found;
-                from_ring = true;
-            }
-            Err(_) if repo.top().join(recipients::WRAPPED).is_file() => {
-                let (text, identity) = recipients::unwrap(repo.top())?;
-                let file = crate::key::parse_key_file_all(&text, recipients::WRAPPED)?;
-                eprintln!(
-                    "Opened {} with {}.",
-                    recipients::WRAPPED,
-                    identity.display()
-                );
-                keys = file.keys;
-                git_crypt.extend(file.git_crypt);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    let names: BTreeSet<String> = keys.iter().map(|k| k.name().to_owned()).collect();
+}
 
-    let mut to_install = Vec::new();
-    for name in &names {
+/// Per offered key name: the generations to install, checked against the
+/// ids the repository needs. Names already installed (and checked out) are
+/// reported and left out.
+fn plan<'k>(
+    repo: &Repo,
+    store: &KeyStore,
+    offered: &'k Keyring,
+    marked: &[Marked],
+    needed: &Needed,
+    reporter: &Reporter,
+) -> Result<Vec<Install<'k>>> {
+    let mut plan = Vec::new();
+    for name in offered.names() {
         let no_ids = BTreeSet::new();
-        let needed = needed.get(name).unwrap_or(&no_ids);
-        let given = choose_generations(keys.iter().filter(|k| k.name() == name).collect(), needed)?;
-        check_key_matches(name, &given, needed)?;
-        let installed = store.load(name)?;
+        let needed = needed.get(&name).unwrap_or(&no_ids);
+        let given = choose_generations(offered.named(&name), needed, reporter);
+        check_key_matches(&name, &given, needed)?;
+        let installed = store.load(&name)?;
         if given
             .iter()
             .all(|k| installed.iter().any(|i| i.id() == k.id()))
-            && !needs_checkout(&repo, &marked, name)
+            && !needs_checkout(repo, marked, &name)
         {
-            eprintln!(
+            reporter.note(format_args!(
                 "Key '{name}' (id {}) is already unlocked here; nothing to do for it.",
                 given[0].id()
-            );
+            ));
             continue;
         }
-        to_install.push((name.clone(), installed, given));
+        plan.push(Install {
+            name,
+            installed,
+            given,
+        });
     }
-    if to_install.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<String> = to_install.iter().map(|(n, _, _)| n.clone()).collect();
-    let paths = paths_for(&marked, &names);
-    let changed = repo.user_changes(&paths)?;
-    if !changed.is_empty() {
-        bail!(
-            "these marked files have uncommitted changes:{}\ncommit or stash them, then unlock again",
-            list_paths(&changed)
-        );
-    }
+    Ok(plan)
+}
 
-    // Change state: keys, then config, then the work tree. Every key name the
-    // marked files use gets its filter configured, held or not: an unheld one
-    // runs in locked mode and so refuses to store plaintext at its paths.
+/// Keys, then config, then the work tree. Every key name the marked files
+/// use gets its filter configured, held or not: an unheld one runs in locked
+/// mode and so refuses to store plaintext at its paths. On failure, keys and
+/// the drivers this run configured from scratch are put back.
+fn apply(
+    repo: &Repo,
+    store: &KeyStore,
+    plan: &[Install],
+    offered: &Keyring,
+    marked: &[Marked],
+    paths: &[&str],
+) -> Result<()> {
     let mut to_configure: BTreeSet<String> = marked.iter().map(|m| m.key_name.clone()).collect();
-    to_configure.extend(names.iter().cloned());
-    // Drivers this unlock configures from scratch, to remove if it fails:
-    // ours, and git-crypt's for names whose key file carries git-crypt keys.
+    to_configure.extend(plan.iter().map(|i| i.name.clone()));
+    // Drivers configured from scratch, to remove if this fails: ours, and
+    // git-crypt's for names whose key file carries git-crypt keys.
     let mut unconfigured: Vec<String> = to_configure.iter().map(|n| driver_name(n)).collect();
-    unconfigured.extend(git_crypt.iter().map(|k| git_crypt_driver(k.name())));
+    unconfigured.extend(
+        offered
+            .git_crypt()
+            .iter()
+            .map(|k| git_crypt_driver(k.name())),
+    );
     unconfigured.sort();
     unconfigured.dedup();
-    unconfigured.retain(|driver| !is_driver_configured(&repo, driver));
-    let undo = |repo: &Repo, to_install: &[(String, Vec<Key>, Vec<&Key>)]| {
-        for (name, installed, _) in to_install {
-            let _ = if installed.is_empty() {
-                store.remove(name)
-            } else {
-                store.save(name, &installed.iter().collect::<Vec<_>>())
-            };
-        }
-        for driver in &unconfigured {
-            unconfigure_driver(repo, driver);
-        }
-    };
+    unconfigured.retain(|driver| !drivers::is_configured(repo, driver));
+
     let result = (|| -> Result<()> {
-        for (name, installed, given) in &to_install {
-            let mut ring: Vec<&Key> = installed.iter().collect();
-            ring.extend(
-                given
+        for install in plan {
+            let mut keys: Vec<&Key> = install.installed.iter().collect();
+            keys.extend(
+                install
+                    .given
                     .iter()
-                    .filter(|k| !installed.iter().any(|i| i.id() == k.id())),
+                    .filter(|k| !install.installed.iter().any(|i| i.id() == k.id())),
             );
-            ring.sort_by_key(|k| k.generation());
-            store.save(name, &ring)?;
-            let legacy: Vec<&GitCryptKey> = git_crypt.iter().filter(|k| k.name() == name).collect();
+            keys.sort_by_key(|k| k.generation());
+            store.save(&install.name, &keys)?;
+            let legacy = offered.git_crypt_named(&install.name);
             if !legacy.is_empty() {
-                store.add_git_crypt(name, &legacy)?;
-                super::configure_git_crypt_driver(&repo, name)?;
+                store.add_git_crypt(&install.name, &legacy)?;
+                drivers::configure_git_crypt_driver(repo, &install.name)?;
             }
         }
         for name in &to_configure {
-            configure(&repo, name)?;
+            drivers::configure(repo, name)?;
         }
         crate::fault::crash_point("unlock:key-installed");
-        repo.force_checkout(&paths, "unlock", &[])
+        force_checkout(repo, paths, "unlock", &[])
     })();
     if let Err(e) = result {
-        undo(&repo, &to_install);
-        let _ = repo.force_checkout(&paths, "unlock", &[]);
+        for install in plan {
+            let _ = if install.installed.is_empty() {
+                store.remove(&install.name)
+            } else {
+                store.save(&install.name, &install.installed.iter().collect::<Vec<_>>())
+            };
+        }
+        for driver in &unconfigured {
+            drivers::unconfigure(repo, driver);
+        }
+        let _ = force_checkout(repo, paths, "unlock", &[]);
         return Err(e.context("unlock failed; the repository was left locked as it was"));
     }
-    super::init::install_hook(&repo, false);
-    if use_ring && !from_ring {
-        for (_, _, given) in &to_install {
-            match Ring::open().and_then(|ring| ring.store(given)) {
-                Ok(true) => eprintln!(
-                    "Saved the key in your key ring; next time `git-secret unlock` needs no file."
-                ),
-                Ok(false) => {}
-                Err(e) => {
-                    eprintln!("git-secret: warning: could not save the key in your key ring: {e:#}")
-                }
-            }
-        }
-    }
-    for (name, _, given) in &to_install {
-        let count = marked.iter().filter(|m| &m.key_name == name).count();
-        let newest = given
-            .iter()
-            .max_by_key(|k| k.generation())
-            .expect("at least one key per name");
-        eprintln!(
-            "Unlocked key '{name}' (id {}): {count} marked file(s) decrypted in the work tree.",
-            newest.id()
-        );
-        if count == 0 {
-            eprintln!(
-                "Note: no tracked file is marked filter={} in .gitattributes yet.",
-                crate::repo::driver_name(name)
-            );
-        }
-    }
     Ok(())
+}
+
+/// Keys given as files (or opened from keys.age) go into the personal ring,
+/// so the next `unlock` needs no file. A failure is only a warning.
+fn save_in_ring(plan: &[Install], reporter: &Reporter) {
+    for install in plan {
+        match Ring::open().and_then(|ring| ring.store(&install.given, reporter)) {
+            Ok(true) => reporter.note(
+                "Saved the key in your key ring; next time `git-secret unlock` needs no file.",
+            ),
+            Ok(false) => {}
+            Err(e) => reporter.warn(format_args!(
+                "could not save the key in your key ring: {e:#}"
+            )),
+        }
+    }
 }
 
 /// Whether files of key `name` still await decryption in the work tree (an
 /// interrupted unlock): removed and pending, or still ciphertext.
 fn needs_checkout(repo: &Repo, marked: &[Marked], name: &str) -> bool {
-    let pending = repo.pending();
+    let pending = pending(repo);
     marked
         .iter()
         .filter(|m| m.key_name == name && m.index_oid.is_some())
         .any(|m| {
             let file = repo.top().join(&m.path);
-            let mut magic = [0u8; crate::format::MAGIC.len()];
-            match std::fs::File::open(&file) {
-                Ok(mut f) => crate::format::read_full(&mut f, &mut magic)
-                    .is_ok_and(|n| magic[..n] == crate::format::MAGIC[..]),
-                Err(_) => pending.contains(&m.path),
+            if file.exists() {
+                file_has_magic(&file)
+            } else {
+                pending.contains(&m.path)
             }
         })
 }
@@ -226,36 +282,39 @@ fn check_key_matches(name: &str, given: &[&Key], needed: &BTreeSet<KeyId>) -> Re
 fn choose_generations<'k>(
     mut given: Vec<&'k Key>,
     needed: &BTreeSet<KeyId>,
-) -> Result<Vec<&'k Key>> {
+    reporter: &Reporter,
+) -> Vec<&'k Key> {
     given.sort_by_key(|k| (k.generation(), !needed.contains(&k.id())));
     let mut chosen: Vec<&Key> = Vec::new();
     for key in given {
         match chosen.last() {
             Some(last) if last.generation() == key.generation() => {
-                eprintln!(
+                reporter.note(format_args!(
                     "git-secret: ignoring key '{}' generation {} id {}: another key with that name and generation is used here",
                     key.name(),
                     key.generation(),
                     key.id()
-                );
+                ));
             }
             _ => chosen.push(key),
         }
     }
-    Ok(chosen)
+    chosen
 }
 
 /// With no key file given: the ring families holding an id the repository needs.
-fn keys_from_ring(needed: &BTreeMap<String, BTreeSet<KeyId>>) -> Result<Vec<Key>> {
+fn keys_from_ring(needed: &Needed, reporter: &Reporter) -> Result<Keyring> {
     let ring = Ring::open()?;
     let all: BTreeSet<&KeyId> = needed.values().flatten().collect();
     if all.is_empty() {
         bail!("no key file given, and this repository has no encrypted files to match a key from your ring against; pass the key file: `git-secret unlock KEYFILE`");
     }
-    let mut keys = Vec::new();
-    for family in ring.families()? {
+    let mut keys = Keyring::default();
+    for family in ring.families(reporter)? {
         if all.iter().any(|id| family.holds(id)) {
-            keys.extend(family.keys);
+            for key in family.keys {
+                keys.insert(key);
+            }
         }
     }
     if keys.is_empty() {

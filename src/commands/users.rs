@@ -1,30 +1,23 @@
 //! `add-user`, `list-users`, `remove-user`: who can unlock with their own
 //! age or SSH key (see src/recipients.rs for the files under `.git-secret/`).
 
-use crate::gitcrypt::GitCryptKey;
-use crate::key::{format_key_file_all, Key};
+use super::rotate;
+use crate::cli::{AddUserArgs, RemoveUserArgs};
 use crate::recipients::{self, Recipient};
 use crate::repo::Repo;
+use crate::session::Session;
 use anyhow::{bail, Result};
 use std::io::Write;
+use std::process::ExitCode;
 use zeroize::Zeroizing;
 
 /// Every key this repository holds, as one key file.
-fn key_file(repo: &Repo) -> Result<Zeroizing<String>> {
-    let store = repo.key_store();
-    let (mut keys, mut git_crypt): (Vec<Key>, Vec<GitCryptKey>) = (Vec::new(), Vec::new());
-    for name in store.names()? {
-        let file = store.load_file(&name)?;
-        keys.extend(file.keys);
-        git_crypt.extend(file.git_crypt);
-    }
-    if keys.is_empty() {
+fn key_file(session: &Session) -> Result<Zeroizing<String>> {
+    let keyring = session.keyring()?;
+    if keyring.is_empty() {
         bail!("this repository holds no key to share; unlock it first (`git-secret unlock`)");
     }
-    Ok(format_key_file_all(
-        &keys.iter().collect::<Vec<_>>(),
-        &git_crypt.iter().collect::<Vec<_>>(),
-    ))
+    Ok(keyring.to_key_file())
 }
 
 fn stage(repo: &Repo) -> Result<()> {
@@ -32,9 +25,9 @@ fn stage(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
-pub fn add(arg: &str) -> Result<()> {
-    let repo = Repo::discover()?;
-    let recipient = Recipient::parse(arg)?;
+pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
+    let repo = session.repo()?;
+    let recipient = Recipient::parse(&args.recipient)?;
     let mut list = recipients::read_list(repo.top())?;
     if list.iter().any(|r| r.key == recipient.key) {
         bail!(
@@ -43,11 +36,11 @@ pub fn add(arg: &str) -> Result<()> {
             recipient.fingerprint()
         );
     }
-    let keys = key_file(&repo)?;
+    let keys = key_file(session)?;
     list.push(recipient.clone());
     recipients::write(repo.top(), &list, keys.as_bytes())?;
-    stage(&repo)?;
-    eprintln!(
+    stage(repo)?;
+    session.reporter().note(format_args!(
         "Added {} recipient {}{}; staged {} and {}. Commit them: the new user then runs `git-secret unlock`\n\
          (with their age identity in GIT_SECRET_IDENTITY, or their SSH key in ~/.ssh).",
         recipient.kind(),
@@ -55,25 +48,28 @@ pub fn add(arg: &str) -> Result<()> {
         if recipient.comment.is_empty() { String::new() } else { format!(" ({})", recipient.comment) },
         recipients::LIST,
         recipients::WRAPPED
-    );
-    Ok(())
+    ));
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn list() -> Result<()> {
-    let repo = Repo::discover()?;
+pub fn list(session: &Session) -> Result<ExitCode> {
+    let repo = session.repo()?;
     let list = recipients::read_list(repo.top())?;
     let mut out = std::io::stdout().lock();
     for r in &list {
         writeln!(out, "{}  {:<11}  {}", r.fingerprint(), r.kind(), r.comment)?;
     }
     if list.is_empty() {
-        eprintln!("No recipients: add one with `git-secret add-user <age or SSH public key>`.");
+        session
+            .reporter()
+            .note("No recipients: add one with `git-secret add-user <age or SSH public key>`.");
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn remove(arg: &str) -> Result<()> {
-    let repo = Repo::discover()?;
+pub fn remove(session: &Session, args: &RemoveUserArgs) -> Result<ExitCode> {
+    let arg = args.recipient.as_str();
+    let repo = session.repo()?;
     let mut list = recipients::read_list(repo.top())?;
     let wanted = Recipient::parse(arg).ok().map(|r| r.key);
     let Some(position) = list
@@ -85,20 +81,21 @@ pub fn remove(arg: &str) -> Result<()> {
     let removed = list.remove(position);
     // New key generations, so the removed user's copy opens nothing committed from now on.
     for name in repo.key_store().names()? {
-        super::rotate::run(&name)?;
+        let rotated = rotate::rotate(session, &name)?;
+        rotate::report(session.reporter(), &rotated);
     }
     if list.is_empty() {
         for file in [recipients::LIST, recipients::WRAPPED] {
             let _ = std::fs::remove_file(repo.top().join(file));
         }
     } else {
-        recipients::write(repo.top(), &list, key_file(&repo)?.as_bytes())?;
+        recipients::write(repo.top(), &list, key_file(session)?.as_bytes())?;
     }
-    stage(&repo)?;
-    eprintln!(
+    stage(repo)?;
+    session.reporter().note(format_args!(
         "Removed recipient {} and rotated the keys; the remaining recipients can unlock the new ones. Commit.\n\
          They can still read everything committed before, and hold the old keys: change the secrets themselves.",
         removed.fingerprint()
-    );
-    Ok(())
+    ));
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,14 +4,14 @@
 //! and on conflict alike. The text merge itself is `git merge-file`, so the
 //! result and the conflict markers are exactly git's.
 
-use super::{FilterKeys, Opened};
+use super::{Filter, Opened};
+use crate::drivers::CONFLICT_STYLE;
 use crate::format::FormatError;
-use crate::repo::Repo;
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// What git passes to the driver.
 pub struct MergeArgs<'a> {
@@ -28,7 +28,10 @@ pub struct MergeArgs<'a> {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Merged {
     Clean,
+    /// `%A` holds git's conflict markers, encrypted.
     Conflict,
+    /// No merge was possible; `%A` keeps our version. Says why and what to do.
+    KeptOurs(String),
 }
 
 /// Bytes git's own merge would treat as binary (a NUL in the first 8000).
@@ -36,7 +39,7 @@ fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8000)].contains(&0)
 }
 
-pub fn merge(keys: &FilterKeys, args: &MergeArgs) -> Result<Merged> {
+pub fn merge(keys: &Filter, args: &MergeArgs) -> Result<Merged> {
     let path = args.path;
     let read =
         |file: &Path| fs::read(file).with_context(|| format!("cannot read {}", file.display()));
@@ -60,23 +63,24 @@ pub fn merge(keys: &FilterKeys, args: &MergeArgs) -> Result<Merged> {
                     }
                     _ => String::new(),
                 };
-                eprintln!("git-secret: cannot merge {path}: {side} version: {e}{hint}. Keeping ours; resolve it by hand.");
-                return Ok(Merged::Conflict);
+                return Ok(Merged::KeptOurs(format!(
+                    "git-secret: cannot merge {path}: {side} version: {e}{hint}. Keeping ours; resolve it by hand."
+                )));
             }
         }
     }
     if versions.iter().any(|v| is_binary(v)) {
-        eprintln!(
+        return Ok(Merged::KeptOurs(format!(
             "git-secret: cannot merge {path}: it is binary; keeping ours. Pick a side with \
              `git checkout --ours -- {path}` or `--theirs`, then `git add`."
-        );
-        return Ok(Merged::Conflict);
+        )));
     }
     if !keys.is_unlocked() {
-        eprintln!("git-secret: cannot merge {path}: the repository is locked; keeping ours. Unlock, then merge again.");
-        return Ok(Merged::Conflict);
+        return Ok(Merged::KeptOurs(format!(
+            "git-secret: cannot merge {path}: the repository is locked; keeping ours. Unlock, then merge again."
+        )));
     }
-    let (merged, conflicts) = merge_file(&versions, args)?;
+    let (merged, conflicts) = merge_file(keys, &versions, args)?;
     let mut blob = Vec::new();
     keys.clean(path, &mut std::io::Cursor::new(&merged[..]), &mut blob)?;
     write_result(args.ours, &blob)?;
@@ -90,7 +94,7 @@ pub fn merge(keys: &FilterKeys, args: &MergeArgs) -> Result<Merged> {
 /// Runs `git merge-file -p` on plaintext copies in a private temporary
 /// directory (0700, files 0600, removed on return). Returns the merged text
 /// and whether it has conflicts.
-fn merge_file(versions: &[Vec<u8>], args: &MergeArgs) -> Result<(Vec<u8>, bool)> {
+fn merge_file(keys: &Filter, versions: &[Vec<u8>], args: &MergeArgs) -> Result<(Vec<u8>, bool)> {
     let dir = tempfile::Builder::new()
         .prefix("git-secret-merge")
         .tempdir()
@@ -98,25 +102,21 @@ fn merge_file(versions: &[Vec<u8>], args: &MergeArgs) -> Result<(Vec<u8>, bool)>
     let mut files = Vec::new();
     for (name, data) in ["base", "ours", "theirs"].iter().zip(versions) {
         let file = dir.path().join(name);
-        crate::key::write_secret_file(&file, data, false)?;
+        crate::files::write_secret_file(&file, data, false)?;
         files.push(file);
     }
-    let mut cmd = Command::new("git");
+    let repo = keys
+        .repo()
+        .context("the merge driver runs only inside a repository")?;
+    let mut cmd = repo.git();
     cmd.arg("merge-file").arg("-p");
     if let Some(size) = args.marker_size.filter(|s| s.parse::<u32>().is_ok()) {
         cmd.arg(format!("--marker-size={size}"));
     }
-    if let Ok(repo) = Repo::discover() {
-        let style = repo
-            .git2()
-            .config()
-            .and_then(|c| c.get_string("merge.conflictStyle"))
-            .unwrap_or_default();
-        match style.as_str() {
-            "diff3" => drop(cmd.arg("--diff3")),
-            "zdiff3" => drop(cmd.arg("--zdiff3")),
-            _ => {}
-        }
+    match repo.config_string(CONFLICT_STYLE).as_deref() {
+        Some("diff3") => drop(cmd.arg("--diff3")),
+        Some("zdiff3") => drop(cmd.arg("--zdiff3")),
+        _ => {}
     }
     let [ours, base, theirs] = args.labels;
     for label in [

@@ -7,72 +7,64 @@ pub mod process;
 pub mod spin;
 pub mod spool;
 
+use crate::checkout::LOCKING_ENV;
 use crate::crypto::{KeyId, Subkeys};
-use crate::format::{self, read_full, FormatError, Header, HEADER_LEN, MAGIC};
-use crate::gitcrypt::{self, GitCryptKey};
-use crate::key::Key;
+use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN, MAGIC};
+use crate::gitcrypt;
+use crate::keyring::Keyring;
 use crate::repo::Repo;
+use crate::report::Reporter;
 use anyhow::{bail, Result};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
-/// Key names (comma-separated) that `lock` is locking: the filters it runs
-/// during its re-checkout treat them as locked, while the key stays installed
-/// until the work tree holds ciphertext (so an interrupted lock loses no key).
-pub const LOCKING_ENV: &str = "GIT_SECRET_LOCKING";
-
-/// The keys a filter run needs: every installed key (smudge and textconv pick
-/// one by the id in the blob header) and the newest generation of the key this
-/// driver encrypts with, if it is installed (unlocked).
-pub struct FilterKeys {
+/// The filter git runs for one driver: the keyring it decrypts with (smudge
+/// and textconv pick a key by the id in the blob header) and the key name it
+/// encrypts with, whose newest generation is the current key when it is
+/// installed (unlocked).
+pub struct Filter {
     name: String,
-    keys: Vec<Key>,
-    /// Read-only keys for history made with git-crypt (see `import-git-crypt`).
-    git_crypt: Vec<GitCryptKey>,
-    current: Option<usize>,
+    keyring: Keyring,
     /// For clean's look at the index after a rotation.
     repo: Option<Repo>,
+    reporter: Reporter,
 }
 
-impl FilterKeys {
-    pub fn new(name: &str, keys: Vec<Key>) -> FilterKeys {
-        let current = keys
-            .iter()
-            .enumerate()
-            .filter(|(_, k)| k.name() == name)
-            .max_by_key(|(_, k)| k.generation())
-            .map(|(i, _)| i);
-        FilterKeys {
+impl Filter {
+    pub fn new(name: &str, keyring: Keyring, reporter: Reporter) -> Filter {
+        Filter {
             name: name.to_owned(),
-            keys,
-            git_crypt: Vec::new(),
-            current,
+            keyring,
             repo: None,
+            reporter,
         }
     }
 
-    /// Loads the keys of the repository git is running us in.
-    pub fn load(name: &str) -> Result<FilterKeys> {
-        let repo = Repo::discover()?;
+    /// The filter for driver `name` in `repo`, with the keys installed there.
+    /// Keys that `lock` is locking count as locked; the read-only git-crypt
+    /// keys are used only while this driver's key is unlocked.
+    pub fn load(name: &str, repo: Repo, reporter: Reporter) -> Result<Filter> {
         let locking = std::env::var(LOCKING_ENV).unwrap_or_default();
-        let mut all = repo.key_store().load_all()?;
-        all.retain(|k| !locking.split(',').any(|n| n == k.name()));
-        let mut keys = FilterKeys::new(name, all);
-        if keys.is_unlocked() {
-            keys.git_crypt = repo.key_store().load_git_crypt_all()?;
+        let mut keyring = Keyring::load(&repo.key_store())?;
+        keyring.remove_names(&locking.split(',').collect::<Vec<_>>());
+        if keyring.current(name).is_none() {
+            keyring = keyring.without_git_crypt();
         }
-        keys.repo = Some(repo);
-        Ok(keys)
+        let mut filter = Filter::new(name, keyring, reporter);
+        filter.repo = Some(repo);
+        Ok(filter)
     }
 
     pub fn find(&self, id: &KeyId) -> Option<&Subkeys> {
-        self.keys
-            .iter()
-            .find(|k| k.id() == *id)
-            .map(|k| k.subkeys())
+        self.keyring.find(id).map(|k| k.subkeys())
     }
 
     pub fn is_unlocked(&self) -> bool {
-        self.current.is_some()
+        self.keyring.current(&self.name).is_some()
+    }
+
+    /// The repository this filter runs in, if it was loaded from one.
+    pub fn repo(&self) -> Option<&Repo> {
+        self.repo.as_ref()
     }
 
     /// Plaintext → blob. `path` is only used in messages; callers name the file in errors. Input that is already a git-secret blob passes through
@@ -87,11 +79,11 @@ impl FilterKeys {
         let mut magic = [0u8; MAGIC.len()];
         let n = read_full(&mut *input, &mut magic)?;
         input.seek(SeekFrom::Start(start))?;
-        if magic[..n] == MAGIC[..] || magic[..n] == gitcrypt::BLOB_MAGIC[..] {
+        if has_magic(&magic[..n]) || gitcrypt::is_blob(&magic[..n]) {
             io::copy(input, out)?;
             return Ok(());
         }
-        let Some(current) = self.current else {
+        let Some(current) = self.keyring.current(&self.name) else {
             // Locked. Content identical to a plaintext blob already in the
             // index (committed before the file was marked) stores nothing new;
             // refusing it would break `git status` and checkouts.
@@ -109,7 +101,7 @@ impl FilterKeys {
             out.write_all(&stored)?;
             return Ok(());
         }
-        format::encrypt(self.keys[current].subkeys(), input, out)?;
+        format::encrypt(current.subkeys(), input, out)?;
         Ok(())
     }
 
@@ -148,11 +140,11 @@ impl FilterKeys {
         path: &str,
         input: &mut R,
     ) -> Result<Option<Vec<u8>>> {
-        let generations = self.keys.iter().filter(|k| k.name() == self.name).count();
-        let (Some(repo), Some(current)) = (&self.repo, self.current) else {
+        let generations = self.keyring.named(&self.name).len();
+        let (Some(repo), Some(current)) = (&self.repo, self.keyring.current(&self.name)) else {
             return Ok(None);
         };
-        if generations < 2 && self.git_crypt.is_empty() {
+        if generations < 2 && self.keyring.git_crypt().is_empty() {
             return Ok(None);
         }
         let Some(blob) = repo.index_blob(path) else {
@@ -165,7 +157,8 @@ impl FilterKeys {
             input.read_to_end(&mut plaintext)?;
             input.seek(SeekFrom::Start(start))?;
             let same = self
-                .git_crypt
+                .keyring
+                .git_crypt()
                 .iter()
                 .any(|k| blob[gitcrypt::BLOB_MAGIC.len()..].starts_with(&k.nonce(&plaintext)));
             return Ok(same.then_some(blob));
@@ -173,9 +166,11 @@ impl FilterKeys {
         let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) else {
             return Ok(None);
         };
-        let older = self.keys.iter().find(|k| {
-            k.name() == self.name && k.id() == header.key_id && k.id() != self.keys[current].id()
-        });
+        let older = self
+            .keyring
+            .named(&self.name)
+            .into_iter()
+            .find(|k| k.id() == header.key_id && k.id() != current.id());
         let Some(older) = older else {
             return Ok(None);
         };
@@ -201,12 +196,12 @@ impl FilterKeys {
         let n = read_full(input, &mut prefix)?;
         let prefix = &prefix[..n];
         if gitcrypt::is_blob(prefix) {
-            if self.git_crypt.is_empty() {
+            if self.keyring.git_crypt().is_empty() {
                 return passthrough(prefix, input, out);
             }
             let mut blob = prefix.to_vec();
             input.read_to_end(&mut blob)?;
-            out.write_all(&gitcrypt::decrypt(&self.git_crypt, &blob)?)?;
+            out.write_all(&gitcrypt::decrypt(self.keyring.git_crypt(), &blob)?)?;
             return Ok(());
         }
         let header = match Header::parse(prefix) {
@@ -214,10 +209,10 @@ impl FilterKeys {
             Ok(Some(_)) => return passthrough(prefix, input, out),
             Ok(None) => {
                 if n > 0 {
-                    eprintln!(
-                        "git-secret: warning: {path} is stored unencrypted in the repository \
+                    self.reporter.warn(format_args!(
+                        "{path} is stored unencrypted in the repository \
                          (committed before it was marked?); run `git-secret status`"
-                    );
+                    ));
                 }
                 return passthrough(prefix, input, out);
             }
@@ -241,7 +236,7 @@ impl FilterKeys {
                 "[git-crypt: encrypted; run `git-secret unlock` to see the contents]"
             )?,
             Err(e) => {
-                eprintln!("git-secret: warning: {e}");
+                self.reporter.warn(&e);
                 writeln!(out, "[git-secret: cannot decrypt this version: {e}]")?
             }
         }
@@ -252,10 +247,10 @@ impl FilterKeys {
     /// with an imported key. `Ok(None)` for anything else (plaintext).
     pub fn open_blob(&self, data: &[u8]) -> Result<Option<Vec<u8>>, Opened> {
         if gitcrypt::is_blob(data) {
-            if self.git_crypt.is_empty() {
+            if self.keyring.git_crypt().is_empty() {
                 return Err(Opened::GitCryptLocked);
             }
-            return gitcrypt::decrypt(&self.git_crypt, data)
+            return gitcrypt::decrypt(self.keyring.git_crypt(), data)
                 .map(Some)
                 .map_err(Opened::GitCrypt);
         }

@@ -3,8 +3,8 @@
 //! was not configured) is never committed. It honours `core.hooksPath` and
 //! chains a hook that was already there instead of replacing it.
 
-use super::shell_quote;
 use crate::repo::Repo;
+use crate::report::Reporter;
 use anyhow::{Context, Result};
 use std::fs;
 use std::path::PathBuf;
@@ -28,7 +28,11 @@ fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
 /// Installs (or refreshes) the pre-commit hook; returns its path, or None
 /// when `outside_work_tree_only` and `core.hooksPath` points into the work
 /// tree (init promises to write nothing there).
-pub fn install(repo: &Repo, outside_work_tree_only: bool) -> Result<Option<PathBuf>> {
+pub fn install(
+    repo: &Repo,
+    outside_work_tree_only: bool,
+    reporter: &Reporter,
+) -> Result<Option<PathBuf>> {
     let dir = hooks_dir(repo)?;
     let top = repo
         .top()
@@ -39,11 +43,11 @@ pub fn install(repo: &Repo, outside_work_tree_only: bool) -> Result<Option<PathB
         && resolved.starts_with(&top)
         && !resolved.starts_with(top.join(".git"))
     {
-        eprintln!(
+        reporter.note(format_args!(
             "Note: core.hooksPath points into the work tree ({}); init writes nothing there. \
              `git-secret unlock` installs the pre-commit guard, or add `git-secret check --staged` to your hook.",
             dir.display()
-        );
+        ));
         return Ok(None);
     }
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -53,21 +57,17 @@ pub fn install(repo: &Repo, outside_work_tree_only: bool) -> Result<Option<PathB
         if !existing.contains(MARKER) && !chained.exists() {
             fs::rename(&hook, &chained)
                 .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
-            eprintln!(
+            reporter.note(format_args!(
                 "Kept your existing pre-commit hook; it now runs after git-secret's check ({}).",
                 chained.display()
-            );
+            ));
         }
     } else if hook.symlink_metadata().is_ok() && !chained.exists() {
         // A hook we cannot read as text (binary, broken link): keep it, chained.
         fs::rename(&hook, &chained)
             .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
     }
-    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
-    let exe = shell_quote(
-        exe.to_str()
-            .context("the path of the git-secret binary is not valid UTF-8")?,
-    );
+    let exe = crate::drivers::quoted_exe()?;
     let script = format!(
         "#!/bin/sh\n{MARKER}: refuses to commit plaintext at paths marked for encryption.\n\
          {exe} check --staged || exit 1\n\
@@ -81,4 +81,11 @@ pub fn install(repo: &Repo, outside_work_tree_only: bool) -> Result<Option<PathB
         fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
     }
     Ok(Some(hook))
+}
+
+/// Installs the hook as a safety net, not a precondition: a failure is a warning.
+pub fn install_or_warn(repo: &Repo, outside_work_tree_only: bool, reporter: &Reporter) {
+    if let Err(e) = install(repo, outside_work_tree_only, reporter) {
+        reporter.warn(format_args!("could not install the pre-commit hook: {e:#}"));
+    }
 }

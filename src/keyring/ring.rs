@@ -8,7 +8,9 @@
 //! `default` repeat across repositories, so families are matched by id.
 
 use crate::crypto::KeyId;
-use crate::key::{create_private_dir, format_key_file, parse_key_file, write_secret_file, Key};
+use crate::files::{create_private_dir, list_dir, write_secret_file};
+use crate::key::{format_key_file, parse_key_file, Key};
+use crate::report::Reporter;
 use anyhow::{Context, Result};
 use std::fs;
 use std::path::PathBuf;
@@ -44,15 +46,10 @@ impl Ring {
     }
 
     /// Every family in the ring. Unreadable files are reported and skipped.
-    pub fn families(&self) -> Result<Vec<Family>> {
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.dir.display())),
-        };
+    pub fn families(&self, reporter: &Reporter) -> Result<Vec<Family>> {
+        let paths =
+            list_dir(&self.dir).with_context(|| format!("cannot read {}", self.dir.display()))?;
         let mut families = Vec::new();
-        let mut paths: Vec<PathBuf> = entries.filter_map(|e| Some(e.ok()?.path())).collect();
-        paths.sort();
         for path in paths
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "key"))
@@ -65,7 +62,7 @@ impl Ring {
                     keys.sort_by_key(|k| k.generation());
                     families.push(Family { path, keys });
                 }
-                Err(e) => eprintln!("git-secret: warning: skipping {}: {e:#}", path.display()),
+                Err(e) => reporter.warn(format_args!("skipping {}: {e:#}", path.display())),
             }
         }
         Ok(families)
@@ -73,11 +70,11 @@ impl Ring {
 
     /// Adds `keys` (generations of one key) to the ring, merging them into the
     /// family that already holds one of their ids. Returns true if anything was new.
-    pub fn store(&self, keys: &[&Key]) -> Result<bool> {
+    pub fn store(&self, keys: &[&Key], reporter: &Reporter) -> Result<bool> {
         let Some(first) = keys.first() else {
             return Ok(false);
         };
-        let families = self.families()?;
+        let families = self.families(reporter)?;
         let existing = families
             .iter()
             .find(|f| keys.iter().any(|k| f.holds(&k.id())));

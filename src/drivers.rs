@@ -1,0 +1,138 @@
+//! Driver names and the git config that `init`, `unlock` and `import-git-crypt`
+//! write: which `.gitattributes` values are ours, and the filter/diff/merge
+//! entries that route those files through this binary. Every config key this
+//! tool writes or reads is spelled here.
+
+use crate::key::DEFAULT_NAME;
+use crate::repo::Repo;
+use anyhow::{Context, Result};
+
+/// The attribute value prefix that marks a file: `filter=git-secret[-NAME]`.
+pub const DRIVER: &str = "git-secret";
+/// git-crypt's driver name, configured to run git-secret after an import.
+pub const GIT_CRYPT_DRIVER: &str = "git-crypt";
+/// The config key that picks the diff3/zdiff3 conflict style for the merge driver.
+pub const CONFLICT_STYLE: &str = "merge.conflictStyle";
+
+/// The filter/diff/merge driver name for a key name.
+pub fn driver_name(key_name: &str) -> String {
+    prefixed(DRIVER, key_name)
+}
+
+/// git-crypt's driver name for a key name.
+pub fn git_crypt_driver(key_name: &str) -> String {
+    prefixed(GIT_CRYPT_DRIVER, key_name)
+}
+
+fn prefixed(driver: &str, key_name: &str) -> String {
+    if key_name == DEFAULT_NAME {
+        driver.to_owned()
+    } else {
+        format!("{driver}-{key_name}")
+    }
+}
+
+/// The key name a `filter` attribute value refers to, if it is one of ours.
+/// git-crypt's drivers count too: after `import-git-crypt`, commits made with
+/// git-crypt still mark their files `filter=git-crypt[-NAME]`.
+pub fn key_name_of_driver(value: &str) -> Option<&str> {
+    let rest = value
+        .strip_prefix(DRIVER)
+        .or_else(|| value.strip_prefix(GIT_CRYPT_DRIVER))?;
+    match rest {
+        "" => Some(DEFAULT_NAME),
+        rest => rest.strip_prefix('-').filter(|n| !n.is_empty()),
+    }
+}
+
+/// Quotes a word for the POSIX shell git runs filter commands with.
+pub fn shell_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// This binary's path, quoted for the shell git runs drivers and hooks with.
+pub fn quoted_exe() -> Result<String> {
+    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
+    Ok(shell_quote(exe.to_str().context(
+        "the path of the git-secret binary is not valid UTF-8",
+    )?))
+}
+
+/// The config sections one driver owns.
+fn sections(driver: &str) -> [String; 3] {
+    [
+        format!("filter.{driver}"),
+        format!("diff.{driver}"),
+        format!("merge.{driver}"),
+    ]
+}
+
+/// The config entries that make driver `driver` run git-secret with key `name`.
+/// `required` makes any filter failure stop git instead of storing plaintext;
+/// textconv output is never cached (it would keep plaintext in notes refs).
+pub fn config_entries(name: &str, driver: &str) -> Result<Vec<(String, String)>> {
+    let exe = quoted_exe()?;
+    let key_arg = if name == DEFAULT_NAME {
+        String::new()
+    } else {
+        format!(" -k {name}")
+    };
+    let [filter, diff, merge] = sections(driver);
+    Ok(vec![
+        (
+            format!("{filter}.clean"),
+            format!("{exe} clean{key_arg} -- %f"),
+        ),
+        (
+            format!("{filter}.smudge"),
+            format!("{exe} smudge{key_arg} -- %f"),
+        ),
+        (
+            format!("{filter}.process"),
+            format!("{exe} filter-process{key_arg}"),
+        ),
+        (format!("{filter}.required"), "true".to_owned()),
+        (format!("{diff}.textconv"), format!("{exe} textconv --")),
+        (format!("{diff}.cachetextconv"), "false".to_owned()),
+        (
+            format!("{merge}.name"),
+            format!("git-secret merge driver (key {name})"),
+        ),
+        (
+            format!("{merge}.driver"),
+            format!("{exe} merge{key_arg} -- %O %A %B %L %P %X %S %Y"),
+        ),
+    ])
+}
+
+/// Writes the filter configuration for key `name` into the repository's local config.
+pub fn configure(repo: &Repo, name: &str) -> Result<()> {
+    write_entries(repo, name, &driver_name(name))
+}
+
+/// Points git-crypt's driver for key `name` at git-secret, so commits made
+/// with git-crypt (marked `filter=git-crypt[-NAME]`) check out through us.
+pub fn configure_git_crypt_driver(repo: &Repo, name: &str) -> Result<()> {
+    write_entries(repo, name, &git_crypt_driver(name))
+}
+
+fn write_entries(repo: &Repo, name: &str, driver: &str) -> Result<()> {
+    for (key, value) in config_entries(name, driver)? {
+        repo.set_config(&key, &value)?;
+    }
+    Ok(())
+}
+
+/// Whether filter `driver` (ours or git-crypt's) is configured (in any config git reads).
+pub fn is_configured(repo: &Repo, driver: &str) -> bool {
+    repo.config_string(&format!("filter.{driver}.clean"))
+        .is_some()
+}
+
+/// Removes the local configuration of filter `driver` that `configure` or
+/// `configure_git_crypt_driver` wrote (used to undo a failed unlock).
+pub fn unconfigure(repo: &Repo, driver: &str) {
+    for section in sections(driver) {
+        let _ = repo.run_git(&["config", "--local", "--remove-section", &section], None);
+    }
+}

@@ -1,0 +1,49 @@
+//! The one place that prints messages for people. Library code hands what it
+//! has to say to a [`Reporter`] instead of printing, so standard output stays
+//! the command's data (or git's protocol) and every message has one route.
+
+use std::fmt::Display;
+use std::process::ExitCode;
+
+/// Messages on standard error: notes as they are, warnings and errors with
+/// the `git-secret: warning:` / `git-secret: error:` prefix.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reporter;
+
+impl Reporter {
+    /// A message for the user, printed as it is.
+    pub fn note(&self, message: impl Display) {
+        eprintln!("{message}");
+    }
+
+    /// Something the user should fix, though the command goes on.
+    pub fn warn(&self, message: impl Display) {
+        eprintln!("git-secret: warning: {message}");
+    }
+
+    /// Why the command failed (the whole cause chain on one line).
+    pub fn error(&self, error: &anyhow::Error) {
+        eprintln!("git-secret: error: {error:#}");
+    }
+
+    /// A finding that fails the command (a leak, a refusal that is a result,
+    /// not an error): printed like an error, exit status 1.
+    pub fn fail(&self, message: impl Display) -> ExitCode {
+        eprintln!("git-secret: error: {message}");
+        ExitCode::FAILURE
+    }
+}
+
+/// "a, b and 3 more" — keeps messages about many files readable.
+pub fn list_paths(paths: &[impl AsRef<str>]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("\n  {}", p.as_ref()))
+        .collect::<String>();
+    if paths.len() > SHOWN {
+        text.push_str(&format!("\n  … and {} more", paths.len() - SHOWN));
+    }
+    text
+}
