@@ -102,6 +102,11 @@ pub struct LockArgs {
     /// Discard uncommitted changes to marked files instead of refusing
     #[arg(long)]
     pub force: bool,
+    /// Also delete keys that exist nowhere else (created here and never exported,
+    /// saved to your key ring or shared with a recipient): whatever they encrypted
+    /// can then never be read again
+    #[arg(long)]
+    pub discard_key: bool,
 }
 
 #[derive(Args, Debug)]

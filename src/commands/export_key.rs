@@ -25,8 +25,11 @@ pub fn run(session: &Session, args: &ExportKeyArgs) -> Result<ExitCode> {
     } else {
         keys.iter().collect()
     };
+    let ids: Vec<_> = exported.iter().map(|k| k.id()).collect();
+    let store = session.store()?;
     if args.to_ring {
         let saved = Ring::open()?.store(&exported, reporter)?;
+        store.mark_saved(&ids)?;
         reporter.note(format_args!(
             "{} key '{name}' (id {}) in your key ring.",
             if saved { "Saved" } else { "Already had" },
@@ -47,6 +50,7 @@ pub fn run(session: &Session, args: &ExportKeyArgs) -> Result<ExitCode> {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(text.as_bytes())?;
         stdout.flush()?;
+        store.mark_saved(&ids)?;
         return Ok(ExitCode::SUCCESS);
     }
     let path = Path::new(file);
@@ -54,6 +58,7 @@ pub fn run(session: &Session, args: &ExportKeyArgs) -> Result<ExitCode> {
         bail!("{file} already exists; choose another file name, or pass --force to overwrite it");
     }
     write_secret_file(path, text.as_bytes(), args.force)?;
+    store.mark_saved(&ids)?;
     reporter.note(format_args!(
         "Exported key '{name}' (id {}) to {file} (mode 0600). Anyone holding this file can decrypt the \
          repository's secrets: hand it over privately; they run `git-secret unlock {file}`.",

@@ -46,8 +46,12 @@ pub fn run(session: &Session, args: &InitArgs) -> Result<ExitCode> {
     }
     let key = Key::generate(name, 1)?;
     store.save(name, &[&key])?;
-    if let Err(e) = configure(repo, name) {
+    if let Err(e) = store
+        .mark_unsaved(&[key.id()])
+        .and_then(|()| configure(repo, name))
+    {
         let _ = store.remove(name);
+        let _ = store.mark_saved(&[key.id()]);
         return Err(e);
     }
     crate::hook::install_or_warn(repo, true, session.reporter());

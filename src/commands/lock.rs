@@ -4,15 +4,22 @@
 //! and refuses plaintext, smudge passes ciphertext through. The key is removed
 //! only after the work tree holds ciphertext, so an interrupted lock loses no
 //! key; rerunning it finishes the job.
+//!
+//! Nothing destroys the last copy of a key: a key born in this clone (`init`,
+//! `rotate`, a `remove-user` rotation) that was never exported, saved to the
+//! personal ring or wrapped for a recipient is kept, and lock refuses, unless
+//! `--discard-key` says that losing it is meant (see `KeyStore::unsaved`).
 
 use super::preflight::{no_operation_in_progress, refuse_changes};
 use crate::attrs::{marked_files, paths_for};
 use crate::checkout::{force_checkout, pending, user_changes};
 use crate::cli::LockArgs;
+use crate::crypto::KeyId;
 use crate::key::validate_name;
+use crate::keyring::KeyStore;
 use crate::report::list_paths;
 use crate::session::Session;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::process::ExitCode;
 
 pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
@@ -34,6 +41,10 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
         }
     }
     let marked = marked_files(repo)?;
+    let doomed = only_copies(&store, &names)?;
+    if !doomed.is_empty() && !args.discard_key {
+        refuse_key_loss(&doomed)?;
+    }
     if names.is_empty() {
         // An interrupted run may have left files to restore.
         let pending = pending(repo);
@@ -102,10 +113,54 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
     crate::fault::crash_point("lock:checked-out");
     for name in &names {
         store.remove(name)?;
+        let ids: Vec<KeyId> = doomed
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+            .collect();
+        if !ids.is_empty() {
+            store.mark_saved(&ids)?;
+            reporter.note(format_args!(
+                "Discarded key '{name}' (id {}): it existed nowhere else; what it encrypted cannot be decrypted any more.",
+                ids.iter().map(KeyId::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
         let count = marked.iter().filter(|m| &m.key_name == name).count();
         reporter.note(format_args!(
             "Locked key '{name}': {count} marked file(s) are ciphertext in the work tree and the key was removed."
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The generations of `names` whose only copy is this clone's store.
+fn only_copies(store: &KeyStore, names: &[String]) -> Result<Vec<(String, KeyId)>> {
+    let unsaved = store.unsaved();
+    let mut doomed = Vec::new();
+    if unsaved.is_empty() {
+        return Ok(doomed);
+    }
+    for name in names {
+        for key in store.load(name)? {
+            if unsaved.contains(&key.id()) {
+                doomed.push((name.clone(), key.id()));
+            }
+        }
+    }
+    Ok(doomed)
+}
+
+/// Refuses to delete the only copy of a key, and says how to keep one.
+fn refuse_key_loss(doomed: &[(String, KeyId)]) -> Result<()> {
+    let keys: Vec<String> = doomed
+        .iter()
+        .map(|(name, id)| format!("'{name}' (id {id})"))
+        .collect();
+    bail!(
+        "lock would delete the only copy of key {}: it was made in this clone and never exported, \
+         so every file it encrypted could never be read again. Keep a copy first: \
+         `git-secret export-key FILE` (or `-` for standard output), `git-secret export-key --to-ring`, \
+         or `git-secret add-user PUBLIC-KEY`; then lock again. To delete it anyway, pass --discard-key",
+        keys.join(", ")
+    )
 }

@@ -65,10 +65,14 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
     }
     let mut new_ring: Vec<&Key> = ring.iter().collect();
     new_ring.push(&next);
+    // Recorded as unsaved before it exists, so no crash leaves a new key that
+    // lock would delete without asking.
+    store.mark_unsaved(&[next.id()])?;
     store.save(name, &new_ring)?;
     if let Err(e) = repo.stage_blobs(&sealed) {
         // Undo: the new generation was never used.
         let _ = store.save(name, &ring.iter().collect::<Vec<_>>());
+        let _ = store.mark_saved(&[next.id()]);
         return Err(e.context("rotate failed; the key and the index are unchanged"));
     }
     if !sealed.is_empty() {

@@ -15,7 +15,7 @@ use crate::crypto::KeyId;
 use crate::drivers::{self, driver_name, git_crypt_driver};
 use crate::format::{file_has_magic, Stored};
 use crate::key::{parse_key_file_all, Key};
-use crate::keyring::{read_key_files, KeyStore, Keyring, Ring};
+use crate::keyring::{read_key_file, KeyStore, Keyring, Ring};
 use crate::recipients;
 use crate::repo::Repo;
 use crate::report::Reporter;
@@ -43,7 +43,17 @@ enum Source {
 
 pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     let reporter = session.reporter();
-    let offered = read_key_files(&args.files, reporter)?;
+    // Keys piped in on standard input (CI) are never saved in the ring: a
+    // runner must keep no key material once `lock` has run.
+    let mut offered = Keyring::default();
+    let mut from_stdin = BTreeSet::new();
+    for file in &args.files {
+        let keys = read_key_file(file, reporter)?;
+        if file == "-" {
+            from_stdin.extend(keys.keys.iter().map(|k| k.id()));
+        }
+        offered.extend(keys);
+    }
     let repo = session.repo()?;
     no_operation_in_progress(repo, "unlock")?;
     let store = repo.key_store();
@@ -66,7 +76,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     apply(repo, &store, &plan, &offered, &marked, &paths)?;
     crate::hook::install_or_warn(repo, false, reporter);
     if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
-        save_in_ring(&plan, reporter);
+        save_in_ring(&plan, &from_stdin, reporter);
     }
     for install in &plan {
         let name = &install.name;
@@ -227,14 +237,26 @@ fn apply(
         let _ = force_checkout(repo, paths, "unlock", &[]);
         return Err(e.context("unlock failed; the repository was left locked as it was"));
     }
-    Ok(())
+    // Keys that came from outside exist elsewhere, whatever this clone recorded.
+    let ids: Vec<KeyId> = plan
+        .iter()
+        .flat_map(|i| i.given.iter().map(|k| k.id()))
+        .collect();
+    store.mark_saved(&ids)
 }
 
 /// Keys given as files (or opened from keys.age) go into the personal ring,
-/// so the next `unlock` needs no file. A failure is only a warning.
-fn save_in_ring(plan: &[Install], reporter: &Reporter) {
+/// so the next `unlock` needs no file; keys from standard input do not. A
+/// failure is only a warning.
+fn save_in_ring(plan: &[Install], from_stdin: &BTreeSet<KeyId>, reporter: &Reporter) {
     for install in plan {
-        match Ring::open().and_then(|ring| ring.store(&install.given, reporter)) {
+        let keys: Vec<&Key> = install
+            .given
+            .iter()
+            .copied()
+            .filter(|k| !from_stdin.contains(&k.id()))
+            .collect();
+        match Ring::open().and_then(|ring| ring.store(&keys, reporter)) {
             Ok(true) => reporter.note(
                 "Saved the key in your key ring; next time `git-secret unlock` needs no file.",
             ),

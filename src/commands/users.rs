@@ -3,6 +3,7 @@
 
 use super::rotate;
 use crate::cli::{AddUserArgs, RemoveUserArgs};
+use crate::crypto::KeyId;
 use crate::recipients::{self, Recipient};
 use crate::repo::Repo;
 use crate::session::Session;
@@ -11,13 +12,14 @@ use std::io::Write;
 use std::process::ExitCode;
 use zeroize::Zeroizing;
 
-/// Every key this repository holds, as one key file.
-fn key_file(session: &Session) -> Result<Zeroizing<String>> {
+/// Every key this repository holds, as one key file, and their ids.
+fn key_file(session: &Session) -> Result<(Zeroizing<String>, Vec<KeyId>)> {
     let keyring = session.keyring()?;
     if keyring.is_empty() {
         bail!("this repository holds no key to share; unlock it first (`git-secret unlock`)");
     }
-    Ok(keyring.to_key_file())
+    let ids = keyring.keys().iter().map(|k| k.id()).collect();
+    Ok((keyring.to_key_file(), ids))
 }
 
 fn stage(repo: &Repo) -> Result<()> {
@@ -36,10 +38,12 @@ pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
             recipient.fingerprint()
         );
     }
-    let keys = key_file(session)?;
+    let (keys, ids) = key_file(session)?;
     list.push(recipient.clone());
     recipients::write(repo.top(), &list, keys.as_bytes())?;
     stage(repo)?;
+    // Wrapped for a recipient: no longer the only copy.
+    repo.key_store().mark_saved(&ids)?;
     session.reporter().note(format_args!(
         "Added {} recipient {}{}; staged {} and {}. Commit them: the new user then runs `git-secret unlock`\n\
          (with their age identity in GIT_SECRET_IDENTITY, or their SSH key in ~/.ssh).",
@@ -89,7 +93,9 @@ pub fn remove(session: &Session, args: &RemoveUserArgs) -> Result<ExitCode> {
             let _ = std::fs::remove_file(repo.top().join(file));
         }
     } else {
-        recipients::write(repo.top(), &list, key_file(session)?.as_bytes())?;
+        let (keys, ids) = key_file(session)?;
+        recipients::write(repo.top(), &list, keys.as_bytes())?;
+        repo.key_store().mark_saved(&ids)?;
     }
     stage(repo)?;
     session.reporter().note(format_args!(

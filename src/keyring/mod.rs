@@ -135,15 +135,6 @@ impl Keyring {
     }
 }
 
-/// Reads key files (paths, or `-` for standard input) into one keyring.
-pub fn read_key_files(files: &[String], reporter: &Reporter) -> Result<Keyring> {
-    let mut ring = Keyring::default();
-    for file in files {
-        ring.extend(read_key_file(file, reporter)?);
-    }
-    Ok(ring)
-}
-
 /// Reads a key file from a path, or from stdin for `-`.
 pub fn read_key_file(path: &str, reporter: &Reporter) -> Result<KeyFile> {
     let bytes = Zeroizing::new(if path == "-" {

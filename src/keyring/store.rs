@@ -1,11 +1,20 @@
 //! The key store under `<common git dir>/git-secret/`: one file `<name>.key`
 //! per key name, holding every generation of that key (and any read-only
 //! git-crypt keys of that name). Shared by every linked worktree.
+//!
+//! Beside it, `<common git dir>/git-secret-unsaved` lists the ids of keys born
+//! in this clone (`init`, `rotate`, a `remove-user` rotation) that exist
+//! nowhere else yet: not exported, not in the personal ring, not wrapped for a
+//! recipient. `lock` refuses to delete those (the contract keeps the key
+//! directory for key files only, so this list lives outside it). Keys from
+//! before this list existed are not in it, and so count as saved.
 
+use crate::crypto::KeyId;
 use crate::files::{create_private_dir, list_dir, read_if_exists, write_secret_file};
 use crate::gitcrypt::GitCryptKey;
 use crate::key::{format_key_file_all, parse_key_file_all, validate_name, Key, KeyFile};
 use anyhow::{Context, Result};
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 use zeroize::Zeroizing;
@@ -91,6 +100,50 @@ impl KeyStore {
             let _ = fs::remove_dir(&self.dir); // leave the git dir as it was
         }
         result
+    }
+
+    fn unsaved_path(&self) -> PathBuf {
+        self.dir.with_file_name("git-secret-unsaved")
+    }
+
+    /// Ids of keys born here that exist nowhere else yet.
+    pub fn unsaved(&self) -> BTreeSet<KeyId> {
+        let Ok(Some(bytes)) = read_if_exists(&self.unsaved_path()) else {
+            return BTreeSet::new();
+        };
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|line| KeyId::from_hex(line.trim()))
+            .collect()
+    }
+
+    /// Records keys born here (their only copy is this store).
+    pub fn mark_unsaved(&self, ids: &[KeyId]) -> Result<()> {
+        let mut unsaved = self.unsaved();
+        unsaved.extend(ids.iter().copied());
+        self.write_unsaved(&unsaved)
+    }
+
+    /// Records that these keys now exist elsewhere too (exported, in the
+    /// ring, wrapped for a recipient), or were deliberately discarded.
+    pub fn mark_saved(&self, ids: &[KeyId]) -> Result<()> {
+        let mut unsaved = self.unsaved();
+        let before = unsaved.len();
+        unsaved.retain(|id| !ids.contains(id));
+        if unsaved.len() == before {
+            return Ok(());
+        }
+        self.write_unsaved(&unsaved)
+    }
+
+    fn write_unsaved(&self, unsaved: &BTreeSet<KeyId>) -> Result<()> {
+        let path = self.unsaved_path();
+        if unsaved.is_empty() {
+            return crate::files::remove_if_exists(&path)
+                .with_context(|| format!("cannot remove {}", path.display()));
+        }
+        let text: String = unsaved.iter().map(|id| format!("{id}\n")).collect();
+        write_secret_file(&path, text.as_bytes(), true)
     }
 
     /// Removes the key `name`, and the store directory once it is empty.

@@ -192,6 +192,25 @@ impl Repo<'_> {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Exports every key of this repository to a file beside it, as a team
+    /// shares its key, so `lock` may remove the key from the clone.
+    pub fn keep_key(&self) -> PathBuf {
+        let file = self.dir.with_extension("kept.key");
+        let _ = fs::remove_file(&file);
+        for name in self
+            .secret_ok(&["keys"])
+            .lines()
+            .filter(|l| l.ends_with("repository"))
+        {
+            let name = name.split_whitespace().next().unwrap();
+            let text = self.secret_ok(&["export-key", "-k", name, "-"]);
+            let mut all = fs::read_to_string(&file).unwrap_or_default();
+            all.push_str(&text);
+            fs::write(&file, all).unwrap();
+        }
+        file
+    }
+
     pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
         let file = self.dir.join(path);
         fs::create_dir_all(file.parent().unwrap()).unwrap();

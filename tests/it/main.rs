@@ -6,6 +6,7 @@ mod guard;
 mod harness;
 mod hostile;
 mod hygiene;
+mod keyloss;
 mod merge;
 mod process;
 mod refusals;

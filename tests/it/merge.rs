@@ -183,6 +183,7 @@ fn locked_repo_conflicts_keeping_ours() {
     commit_change(&repo, "main", "ONE-main\ntwo\nthree\nfour\nfive\n");
     commit_change(&repo, "other", "one\ntwo\nthree\nfour\nFIVE-other\n");
     repo.git(&["checkout", "-q", "main"]);
+    repo.keep_key(); // lock keeps a key that exists nowhere else
     repo.secret_ok(&["lock"]);
     let ours = repo.read("secrets/s.env");
     let out = repo.git_output(&["merge", "--no-edit", "other"]);

@@ -289,6 +289,7 @@ fn lock_refuses_uncommitted_changes_and_force_discards_them() {
     let repo = alice(&sandbox);
     repo.write("secrets/a.env", "work in progress\n");
     let before = repo.snapshot();
+    repo.keep_key(); // lock keeps a key that exists nowhere else
     let out = repo.secret(&["lock"]);
     assert_refused(&out, "uncommitted changes");
     let err = stderr(&out);

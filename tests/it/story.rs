@@ -121,6 +121,7 @@ fn ci_unlocks_from_stdin() {
 fn lock_restores_ciphertext_and_removes_the_key() {
     let sandbox = Sandbox::new();
     let repo = alice(&sandbox);
+    repo.keep_key(); // lock keeps a key that exists nowhere else
     repo.secret_ok(&["lock"]);
     let work = repo.read("secrets/prod.env");
     assert!(is_encrypted(&work), "work tree holds ciphertext after lock");

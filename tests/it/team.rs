@@ -199,6 +199,7 @@ fn rotate_refuses_without_key_or_with_uncommitted_changes() {
     assert_refused(&repo.secret(&["rotate"]), "uncommitted changes");
     assert_eq!(repo.snapshot(), before);
     repo.git(&["checkout", "--", "secrets/a.env"]);
+    repo.keep_key(); // lock keeps a key that exists nowhere else
     repo.secret_ok(&["lock"]);
     let before = repo.snapshot();
     assert_refused(&repo.secret(&["rotate"]), "unlock");

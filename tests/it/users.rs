@@ -138,6 +138,7 @@ fn add_user_refuses_a_bad_recipient_and_a_locked_repo() {
         "not an age public key",
     );
     assert_eq!(repo.snapshot(), before);
+    repo.keep_key(); // lock keeps a key that exists nowhere else
     repo.secret_ok(&["lock"]);
     let before = repo.snapshot();
     let (_, carol_pub) = carol_age_identity(&sandbox);

@@ -203,6 +203,7 @@ fn lock_in_a_linked_worktree_leaves_every_worktree_usable() {
     let repo = alice(&sandbox);
     repo.git(&["worktree", "add", "-q", "../wt"]);
     let wt = sandbox.open(sandbox.path().join("wt"));
+    wt.keep_key(); // lock keeps a key that exists nowhere else
     wt.secret_ok(&["lock"]);
     // The key is shared, so lock must not leave plaintext behind elsewhere...
     assert!(
