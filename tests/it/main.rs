@@ -9,6 +9,7 @@ mod hygiene;
 mod merge;
 mod process;
 mod refusals;
+mod regression;
 mod story;
 mod team;
 mod users;
