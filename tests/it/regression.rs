@@ -813,13 +813,13 @@ fn a_pulled_rotation_cannot_be_unlocked() {
 }
 
 /// "The rotation arrives in `.git-secret/keys.age`; plain `unlock` says `nothing to do`."
-///
-/// `.env` sorts before `.git-secret/`, so the failed pull stops before it
-/// writes the new keys.age (today: "nothing to do"); `secrets/app.env` sorts
-/// after it, so the work tree already has it (today: "uncommitted changes").
 #[test]
 #[ignore = "issue 11: plain unlock does not install a new generation wrapped in keys.age"]
 fn a_rotation_in_keys_age_is_nothing_to_do_for_unlock() {
+    // `.env` sorts before `.git-secret/`, so the failed pull stops before it
+    // writes the new keys.age (today: "nothing to do"); `secrets/app.env`
+    // sorts after it, so the work tree already has it (today: "uncommitted
+    // changes").
     for path in [".env", "secrets/app.env"] {
         let sandbox = Sandbox::new();
         let alice = alice_with(&sandbox, path);
@@ -1213,11 +1213,7 @@ fn the_hook_advice_to_git_add_again_does_not_work() {
     assert!(is_encrypted(&repo.stored("HEAD:secrets/a.env")));
 }
 
-/// "`lock` in a repository that never used git-secret says `already locked`."
-///
-/// Chosen behaviour: exit 1 (there is nothing to lock, as `lock` of an
-/// unknown key refuses), with a message saying there is no key / nothing to
-/// lock, never "already locked"; nothing is changed.
+/// "`lock` in a repository that never used git-secret says `already locked`" (chosen: exit 1, says no key / nothing to lock).
 #[test]
 #[ignore = "issue 11: lock without any git-secret setup says `already locked`"]
 fn lock_without_git_secret_says_already_locked() {
