@@ -10,6 +10,7 @@ mod keyloss;
 mod merge;
 mod process;
 mod refusals;
+mod regression;
 mod story;
 mod team;
 mod users;
