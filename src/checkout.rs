@@ -1,109 +1,255 @@
-//! The re-checkout that unlock, lock and import use to turn marked files in
-//! the work tree into plaintext or back into ciphertext.
+//! The work-tree transaction of unlock, lock and import: every marked file
+//! is rewritten in place as plaintext or as ciphertext.
 //!
-//! git skips files whose stat data match the index, so each file is removed
-//! first and git writes it back through our filter. A marker under the git
-//! dir lists the removed files until git has written them back, so a rerun
-//! after a crash knows the missing files are ours to restore, not the user's
-//! deletions.
+//! Why we write the files ourselves instead of asking `git checkout`: git
+//! skips files whose stat data match the index, so each file had to be
+//! removed first, and a checkout that failed (another git holding
+//! `index.lock`) or was killed left marked files missing. We hold the key and
+//! the index blobs, so each file is smudged into a temp file in its own
+//! directory and renamed over the old one: at every instant a file holds its
+//! old content or its new content, never nothing and never a part. Both
+//! states are clean for git (clean maps the plaintext back to the stored blob
+//! and passes stored ciphertext through), so a kill at any point leaves a
+//! consistent work tree and a plain rerun finishes the job. Afterwards
+//! `git update-index --refresh` records the new stat data.
+//!
+//! Commands that rewrite files hold an exclusive lock on
+//! `<common git dir>/git-secret.lock` for their whole run ([`begin`]), so
+//! concurrent runs serialize (the kernel drops the lock of a killed process:
+//! nothing is left to wedge the repository). A git that holds `index.lock`
+//! is respected: the command refuses before changing anything.
+//! Entries the work tree does not have (skip-worktree in a sparse checkout),
+//! symlinks and submodules are never written.
 
+use crate::attrs::Marked;
+use crate::filter::Filter;
+use crate::keyring::Keyring;
 use crate::repo::Repo;
+use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-/// Key names (comma-separated) that `lock` is locking: the filters it runs
-/// during its re-checkout treat them as locked, while the key stays installed
-/// until the work tree holds ciphertext (so an interrupted lock loses no key).
-pub const LOCKING_ENV: &str = "GIT_SECRET_LOCKING";
-
-/// Work tree files removed by [`remove_for_checkout`], NUL-separated.
-pub struct Removed(Vec<u8>);
-
-/// Re-checks out `paths` from the index through git (so our filter runs).
-/// `locking` names keys the filter must treat as locked for this checkout
-/// (lock removes the key only afterwards).
-pub fn force_checkout(repo: &Repo, paths: &[&str], op: &str, locking: &[String]) -> Result<()> {
-    let removed = remove_for_checkout(repo, paths, op)?;
-    check_out_removed(repo, removed, locking)
+/// Held while a command may rewrite files; dropping it releases the lock.
+pub struct Transaction {
+    _lock: File,
 }
 
-/// The first half of [`force_checkout`]: records `paths` as pending and
-/// removes them from the work tree. A caller may change the index between the
-/// halves (import does), and a crash there is still completed by a rerun.
-pub fn remove_for_checkout(repo: &Repo, paths: &[&str], op: &str) -> Result<Removed> {
-    if paths.is_empty() {
-        clear_pending(repo)?;
-        return Ok(Removed(Vec::new()));
+/// Serializes commands that rewrite the work tree and refuses while another
+/// git holds this work tree's `index.lock`.
+pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
+    use rustix::fs::{flock, FlockOperation};
+    let path = repo.common_dir().join("git-secret.lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
+        reporter.note("Waiting for another git-secret command in this repository to finish…");
+        flock(&lock, FlockOperation::LockExclusive)
+            .with_context(|| format!("cannot lock {}", path.display()))?;
     }
-    crate::fault::io_point("checkout").context("cannot check the files out again")?;
-    let mut list = Vec::new();
-    for path in paths {
-        list.extend_from_slice(path.as_bytes());
-        list.push(0);
-    }
-    std::fs::write(pending_path(repo), &list)
-        .context("cannot record the files being re-checked out")?;
-    for path in paths {
-        let file = repo.top().join(path);
-        crate::files::remove_if_exists(&file)
-            .with_context(|| format!("cannot replace {}", file.display()))?;
-    }
-    crate::fault::crash_point(&format!("{op}:files-removed"));
-    Ok(Removed(list))
-}
-
-/// The second half of [`force_checkout`]: git writes the removed files back
-/// from the index, then the marker goes.
-pub fn check_out_removed(repo: &Repo, removed: Removed, locking: &[String]) -> Result<()> {
-    if removed.0.is_empty() {
-        return Ok(());
-    }
-    let args = [
-        "--literal-pathspecs",
-        "checkout",
-        "--pathspec-from-file=-",
-        "--pathspec-file-nul",
-        "--",
-    ];
-    let mut cmd = repo.git();
-    cmd.args(args).env(LOCKING_ENV, locking.join(","));
-    let output = crate::repo::run_with_input(cmd, &removed.0)?;
-    if !output.status.success() {
+    let index_lock = repo.git_dir().join("index.lock");
+    if index_lock.exists() {
         bail!(
-            "git could not check the marked files out again: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            "another git process is running in this repository ({} exists); nothing was changed. \
+             Wait for it to finish (if no git is running, a crashed one left the file: remove it), then run this again",
+            index_lock.display()
         );
     }
-    clear_pending(repo)
+    Ok(Transaction { _lock: lock })
 }
 
-fn pending_path(repo: &Repo) -> PathBuf {
-    repo.git_dir().join("git-secret-pending")
+/// One stage-0 entry the work tree has, as `git ls-files -t -s` lists it.
+struct Entry {
+    oid: git2::Oid,
+    executable: bool,
 }
 
-/// Files an interrupted unlock/lock removed and had not yet checked out again.
-pub fn pending(repo: &Repo) -> Vec<String> {
-    std::fs::read(pending_path(repo))
-        .map(|bytes| {
-            bytes
-                .split(|&b| b == 0)
-                .filter(|p| !p.is_empty())
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
+/// The regular-file entries among `paths` that the work tree holds.
+fn entries(repo: &Repo, paths: &BTreeSet<&str>) -> Result<BTreeMap<String, Entry>> {
+    let listing = repo.run_git(&["ls-files", "-t", "-s", "-z"], None)?;
+    let mut found = BTreeMap::new();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let record = String::from_utf8_lossy(record);
+        let Some((meta, path)) = record.split_once('\t') else {
+            continue;
+        };
+        if !paths.contains(path) {
+            continue;
+        }
+        let fields: Vec<&str> = meta.split(' ').collect();
+        let [tag, mode, oid, "0"] = fields[..] else {
+            continue; // unmerged
+        };
+        // "S": skip-worktree (outside a sparse checkout); only regular files.
+        if tag == "S" || !(mode == "100644" || mode == "100755") {
+            continue;
+        }
+        let oid = git2::Oid::from_str(oid).context("unexpected `git ls-files` output")?;
+        found.insert(
+            path.to_owned(),
+            Entry {
+                oid,
+                executable: mode == "100755",
+            },
+        );
+    }
+    Ok(found)
 }
 
-fn clear_pending(repo: &Repo) -> Result<()> {
-    crate::files::remove_if_exists(&pending_path(repo))
-        .context("cannot remove the re-checkout marker")
+/// The paths among `paths` that the work tree should hold as regular files
+/// (not outside a sparse checkout, not symlinks or submodules).
+pub fn present(repo: &Repo, paths: &[&str]) -> Result<Vec<String>> {
+    let wanted: BTreeSet<&str> = paths.iter().copied().collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(entries(repo, &wanted)?.into_keys().collect())
 }
 
-/// Content changes to `paths` (see [`Repo::changed_paths`]), not counting
-/// files an interrupted unlock/lock removed and is about to restore.
+/// Rewrites the marked files among `files` as the filter of each file's key
+/// smudges its index blob, with the keys now in the store minus `locking`
+/// (the names `lock` is locking: their files become ciphertext while the
+/// key stays installed until the work tree holds it). Returns how many files
+/// were written.
+pub fn rewrite(
+    repo: &Repo,
+    files: &[&Marked],
+    locking: &[String],
+    op: &str,
+    reporter: &Reporter,
+) -> Result<usize> {
+    let wanted: BTreeSet<&str> = files.iter().map(|m| m.path.as_str()).collect();
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    let entries = entries(repo, &wanted)?;
+    let locking: Vec<&str> = locking.iter().map(String::as_str).collect();
+    let mut filters: BTreeMap<&str, Filter> = BTreeMap::new();
+    for file in files {
+        if !filters.contains_key(file.key_name.as_str()) {
+            let mut keyring = Keyring::load(&repo.key_store())?;
+            keyring.remove_names(&locking);
+            let filter = Filter::new(&file.key_name, keyring, *reporter);
+            filters.insert(&file.key_name, filter);
+        }
+    }
+    crate::fault::io_point("checkout").context("cannot write the marked files")?;
+    let mut written = 0;
+    let mut index_info = Vec::new();
+    for file in files {
+        let Some(entry) = entries.get(&file.path) else {
+            continue;
+        };
+        let filter = &filters[file.key_name.as_str()];
+        let blob = repo.read_blob(entry.oid)?;
+        let target = repo.top().join(&file.path);
+        replace(&target, entry.executable, |out| {
+            filter
+                .smudge(&file.path, &mut &blob[..], out)
+                .with_context(|| file.path.clone())
+        })?;
+        let mode = if entry.executable { "100755" } else { "100644" };
+        index_info.extend_from_slice(format!("{mode} {}\t{}", entry.oid, file.path).as_bytes());
+        index_info.push(0);
+        written += 1;
+        if written == files.len().div_ceil(2) {
+            crate::fault::crash_point(&format!("{op}:half-written"));
+        }
+    }
+    // git trusts a size change without reading the file, and plaintext and
+    // ciphertext differ in size: the entries are re-added as they are (same
+    // blob, no stat data) so the refresh compares contents and records the
+    // new stat data. A git that took index.lock meanwhile only delays this.
+    let refreshed = repo
+        .run_git(&["update-index", "-z", "--index-info"], Some(&index_info))
+        .and_then(|_| repo.run_git(&["update-index", "-q", "--refresh"], None));
+    if let Err(e) = refreshed {
+        reporter.warn(format_args!(
+            "the marked files were rewritten, but git's index could not be refreshed ({e:#}); \
+             `git status` will re-read them once"
+        ));
+    }
+    Ok(written)
+}
+
+/// Writes `target` atomically: `write` fills a temp file beside it (0600
+/// while it is written), which then gets the old file's permissions (or
+/// 0644/0755) and is renamed over the target.
+fn replace(
+    target: &Path,
+    executable: bool,
+    write: impl FnOnce(&mut File) -> Result<()>,
+) -> Result<()> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let temp = temp_path(target);
+    crate::files::remove_if_exists(&temp)
+        .with_context(|| format!("cannot remove {}", temp.display()))?;
+    let result = (|| -> Result<()> {
+        let mut file = private_file(&temp)?;
+        write(&mut file)?;
+        file.flush()?;
+        set_mode(&file, target, executable)?;
+        drop(file);
+        fs::rename(&temp, target).with_context(|| format!("cannot replace {}", target.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+/// `dir/.NAME.git-secret-tmp`: one fixed name per file, so a rerun after a
+/// kill removes what the killed run left.
+fn temp_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}.git-secret-tmp"))
+}
+
+fn private_file(path: &Path) -> Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, target: &Path, executable: bool) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let old = fs::metadata(target).map(|m| m.permissions().mode() & 0o777);
+    let mode = match old {
+        Ok(mode) if executable => mode | ((mode & 0o444) >> 2),
+        Ok(mode) => mode & !0o111,
+        Err(_) if executable => 0o755,
+        Err(_) => 0o644,
+    };
+    file.set_permissions(fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &File, _: &Path, _: bool) -> Result<()> {
+    Ok(())
+}
+
+/// Content changes to `paths` (see [`Repo::changed_paths`]). A marked file
+/// that is missing from the work tree does not count: its content is in the
+/// index, so rewriting it loses nothing (a smudge that failed on a pull, e.g.
+/// before the new key generation was installed, leaves exactly that).
 pub fn user_changes(repo: &Repo, paths: &[&str]) -> Result<Vec<String>> {
-    let pending = pending(repo);
     let mut changed = repo.changed_paths(paths)?;
-    changed.retain(|p| !pending.contains(p) || repo.top().join(p).exists());
+    changed.retain(|p| repo.top().join(p).symlink_metadata().is_ok());
     Ok(changed)
 }

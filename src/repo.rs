@@ -104,6 +104,11 @@ impl Repo {
         self.repo.path()
     }
 
+    /// The git dir that linked worktrees share (`.git` of the main one).
+    pub fn common_dir(&self) -> &Path {
+        self.repo.commondir()
+    }
+
     /// Where keys live: shared by every linked worktree.
     pub fn key_store(&self) -> KeyStore {
         KeyStore::new(self.repo.commondir().join("git-secret"))

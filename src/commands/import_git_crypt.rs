@@ -10,9 +10,10 @@
 //! Each step is idempotent, so an import interrupted anywhere is completed by
 //! running it again (tests/it/gitcrypt.rs kills it at each step).
 
-use super::preflight::{no_operation_in_progress, no_uncommitted_changes};
+use super::preflight::{no_operation_in_progress, refuse_changes};
+use crate::attrs::Marked;
 use crate::attrs::{marked_files, paths_for};
-use crate::checkout::{check_out_removed, remove_for_checkout};
+use crate::checkout::{self, rewrite, user_changes};
 use crate::cli::ImportGitCryptArgs;
 use crate::drivers::{
     configure, configure_git_crypt_driver, driver_name, git_crypt_driver, key_name_of_driver,
@@ -21,6 +22,7 @@ use crate::drivers::{
 use crate::format::{self, Stored};
 use crate::gitcrypt::{self, GitCryptKey};
 use crate::key::Key;
+use crate::keyring::KeyStore;
 use crate::repo::Repo;
 use crate::report::list_paths;
 use crate::session::Session;
@@ -46,6 +48,7 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
     }
     let repo = session.repo()?;
     no_operation_in_progress(repo, "import")?;
+    let _transaction = checkout::begin(repo, reporter)?;
 
     // Checks: each key decrypts the git-crypt files of its name; nothing uncommitted.
     let marked = marked_files(repo)?;
@@ -73,10 +76,14 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
         }
     }
     let names: Vec<String> = by_name.keys().cloned().collect();
-    no_uncommitted_changes(repo, &paths_for(&marked, &names), ", then import")?;
+    // A staged git-secret blob under this clone's key where HEAD holds
+    // git-crypt's is what an interrupted import staged, not a user change.
+    let store = repo.key_store();
+    let mut changed = user_changes(repo, &paths_for(&marked, &names))?;
+    changed.retain(|path| !staged_by_import(repo, &store, &marked, path));
+    refuse_changes(&changed, ", then import")?;
 
     // Keys and config.
-    let store = repo.key_store();
     let mut current: BTreeMap<String, Key> = BTreeMap::new();
     for (name, keys) in &by_name {
         let key = match store.load(name)?.pop() {
@@ -126,13 +133,19 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
             format::encrypt_bytes(key.subkeys(), &plaintext),
         ));
     }
-    // The new blobs are staged while the files are out of the work tree
-    // (recorded as pending), so a crash in between is completed by a rerun:
-    // git would otherwise see the old work tree files as changes.
-    let removed = remove_for_checkout(repo, &paths_for(&marked, &names), "import")?;
+    // The work tree becomes plaintext first (smudged from the git-crypt
+    // blobs still in the index), then the new blobs are staged: a crash in
+    // between leaves plaintext that cleans back to the index's git-crypt
+    // blob, so a rerun sees no changes and finishes the job.
+    let files: Vec<&Marked> = marked
+        .iter()
+        .filter(|m| m.index_oid.is_some() && names.contains(&m.key_name))
+        .collect();
+    rewrite(repo, &files, &[], "import", reporter)?;
     let reencrypted = repo.stage_blobs(&sealed)?;
     crate::fault::crash_point("import:staged");
-    check_out_removed(repo, removed, &[])?;
+    // Staging reset the entries' stat data: record the work tree's again.
+    let _ = repo.run_git(&["update-index", "-q", "--refresh"], None);
     crate::hook::install_or_warn(repo, false, reporter);
 
     for (name, key) in &current {
@@ -155,6 +168,20 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
          git-crypt key is kept read-only (and goes along with `git-secret export-key`).",
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `path`'s index blob is what an interrupted import staged: a
+/// git-secret blob under a key installed here, where HEAD holds git-crypt's.
+fn staged_by_import(repo: &Repo, store: &KeyStore, marked: &[Marked], path: &str) -> bool {
+    let Some(file) = marked.iter().find(|m| m.path == path) else {
+        return false;
+    };
+    let (Some(index), Some(head)) = (file.index_oid, repo.head_oid(path)) else {
+        return false;
+    };
+    let held = store.load(&file.key_name).unwrap_or_default();
+    matches!(repo.stored(index), Ok(Stored::Encrypted(id)) if held.iter().any(|k| k.id() == id))
+        && matches!(repo.stored(head), Ok(Stored::GitCrypt))
 }
 
 /// Rewrites `filter=git-crypt[-NAME]` and `diff=git-crypt[-NAME]` in every

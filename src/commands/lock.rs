@@ -11,8 +11,9 @@
 //! `--discard-key` says that losing it is meant (see `KeyStore::unsaved`).
 
 use super::preflight::{no_operation_in_progress, refuse_changes};
+use crate::attrs::Marked;
 use crate::attrs::{marked_files, paths_for};
-use crate::checkout::{force_checkout, pending, user_changes};
+use crate::checkout::{self, rewrite, user_changes};
 use crate::cli::LockArgs;
 use crate::crypto::KeyId;
 use crate::key::validate_name;
@@ -28,6 +29,7 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
     validate_name(name)?;
     let repo = session.repo()?;
     no_operation_in_progress(repo, "lock")?;
+    let _transaction = checkout::begin(repo, reporter)?;
     let store = repo.key_store();
     let candidates: Vec<String> = if all {
         store.names()?
@@ -46,17 +48,6 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
         refuse_key_loss(&doomed)?;
     }
     if names.is_empty() {
-        // An interrupted run may have left files to restore.
-        let pending = pending(repo);
-        if !pending.is_empty() {
-            let paths: Vec<&str> = pending.iter().map(String::as_str).collect();
-            force_checkout(repo, &paths, "lock", &[])?;
-            reporter.note(format_args!(
-                "Finished an interrupted lock: {} file(s) checked out as ciphertext.",
-                paths.len()
-            ));
-            return Ok(ExitCode::SUCCESS);
-        }
         reporter.note(format_args!(
             "{} already locked; nothing to do.",
             if all {
@@ -78,11 +69,7 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
         } else {
             marked_files(tree)?
         };
-        let paths: Vec<String> = paths_for(&marked, &names)
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let refs = paths_for(&marked, &names);
         for path in user_changes(tree, &refs)? {
             changed.push(if i == 0 {
                 path
@@ -90,7 +77,11 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
                 format!("{} (in {})", path, tree.top().display())
             });
         }
-        plans.push((tree, paths));
+        let files: Vec<Marked> = marked
+            .into_iter()
+            .filter(|m| m.index_oid.is_some() && names.contains(&m.key_name))
+            .collect();
+        plans.push((tree, files));
     }
     if !force {
         refuse_changes(
@@ -104,9 +95,9 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
         ));
     }
 
-    for (tree, paths) in &plans {
-        let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
-        force_checkout(tree, &refs, "lock", &names).map_err(|e| {
+    for (tree, files) in &plans {
+        let files: Vec<&Marked> = files.iter().collect();
+        rewrite(tree, &files, &names, "lock", reporter).map_err(|e| {
             e.context("lock failed; the key is still installed, so nothing is lost: fix the cause and run lock again")
         })?;
     }

@@ -9,7 +9,7 @@
 
 use super::preflight::{no_operation_in_progress, no_uncommitted_changes};
 use crate::attrs::{marked_files, paths_for, Marked};
-use crate::checkout::{force_checkout, pending};
+use crate::checkout::{self, rewrite};
 use crate::cli::UnlockArgs;
 use crate::crypto::KeyId;
 use crate::drivers::{self, driver_name, git_crypt_driver};
@@ -56,6 +56,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     }
     let repo = session.repo()?;
     no_operation_in_progress(repo, "unlock")?;
+    let _transaction = checkout::begin(repo, reporter)?;
     let store = repo.key_store();
     let marked = marked_files(repo)?;
     let needed = needed_ids(repo, &marked)?;
@@ -73,7 +74,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     let paths = paths_for(&marked, &names);
     no_uncommitted_changes(repo, &paths, ", then unlock again")?;
 
-    apply(repo, &store, &plan, &offered, &marked, &paths)?;
+    apply(repo, &store, &plan, &offered, &marked, reporter)?;
     crate::hook::install_or_warn(repo, false, reporter);
     if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
         save_in_ring(&plan, &from_stdin, reporter);
@@ -156,7 +157,7 @@ fn plan<'k>(
         if given
             .iter()
             .all(|k| installed.iter().any(|i| i.id() == k.id()))
-            && !needs_checkout(repo, marked, &name)
+            && !needs_checkout(repo, marked, &name)?
         {
             reporter.note(format_args!(
                 "Key '{name}' (id {}) is already unlocked here; nothing to do for it.",
@@ -183,8 +184,12 @@ fn apply(
     plan: &[Install],
     offered: &Keyring,
     marked: &[Marked],
-    paths: &[&str],
+    reporter: &Reporter,
 ) -> Result<()> {
+    let files: Vec<&Marked> = marked
+        .iter()
+        .filter(|m| m.index_oid.is_some() && plan.iter().any(|i| i.name == m.key_name))
+        .collect();
     let mut to_configure: BTreeSet<String> = marked.iter().map(|m| m.key_name.clone()).collect();
     to_configure.extend(plan.iter().map(|i| i.name.clone()));
     // Drivers configured from scratch, to remove if this fails: ours, and
@@ -221,7 +226,7 @@ fn apply(
             drivers::configure(repo, name)?;
         }
         crate::fault::crash_point("unlock:key-installed");
-        force_checkout(repo, paths, "unlock", &[])
+        rewrite(repo, &files, &[], "unlock", reporter).map(drop)
     })();
     if let Err(e) = result {
         for install in plan {
@@ -234,7 +239,8 @@ fn apply(
         for driver in &unconfigured {
             drivers::unconfigure(repo, driver);
         }
-        let _ = force_checkout(repo, paths, "unlock", &[]);
+        // Back to ciphertext whatever the failed rewrite got to.
+        let _ = rewrite(repo, &files, &[], "unlock", reporter);
         return Err(e.context("unlock failed; the repository was left locked as it was"));
     }
     // Keys that came from outside exist elsewhere, whatever this clone recorded.
@@ -269,20 +275,18 @@ fn save_in_ring(plan: &[Install], from_stdin: &BTreeSet<KeyId>, reporter: &Repor
 }
 
 /// Whether files of key `name` still await decryption in the work tree (an
-/// interrupted unlock): removed and pending, or still ciphertext.
-fn needs_checkout(repo: &Repo, marked: &[Marked], name: &str) -> bool {
-    let pending = pending(repo);
-    marked
+/// interrupted unlock, or a pull whose smudge failed): still ciphertext, or
+/// missing though the work tree should hold them.
+fn needs_checkout(repo: &Repo, marked: &[Marked], name: &str) -> Result<bool> {
+    let paths: Vec<&str> = marked
         .iter()
         .filter(|m| m.key_name == name && m.index_oid.is_some())
-        .any(|m| {
-            let file = repo.top().join(&m.path);
-            if file.exists() {
-                file_has_magic(&file)
-            } else {
-                pending.contains(&m.path)
-            }
-        })
+        .map(|m| m.path.as_str())
+        .collect();
+    Ok(checkout::present(repo, &paths)?.iter().any(|path| {
+        let file = repo.top().join(path);
+        !file.exists() || file_has_magic(&file)
+    }))
 }
 
 /// Refuses a key that none of the stored files of its name were encrypted with.

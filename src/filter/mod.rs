@@ -7,7 +7,6 @@ pub mod process;
 pub mod spin;
 pub mod spool;
 
-use crate::checkout::LOCKING_ENV;
 use crate::crypto::{KeyId, Subkeys};
 use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN, MAGIC};
 use crate::gitcrypt;
@@ -30,7 +29,12 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn new(name: &str, keyring: Keyring, reporter: Reporter) -> Filter {
+    /// The read-only git-crypt keys are used only while this driver's key
+    /// is unlocked.
+    pub fn new(name: &str, mut keyring: Keyring, reporter: Reporter) -> Filter {
+        if keyring.current(name).is_none() {
+            keyring = keyring.without_git_crypt();
+        }
         Filter {
             name: name.to_owned(),
             keyring,
@@ -40,15 +44,8 @@ impl Filter {
     }
 
     /// The filter for driver `name` in `repo`, with the keys installed there.
-    /// Keys that `lock` is locking count as locked; the read-only git-crypt
-    /// keys are used only while this driver's key is unlocked.
     pub fn load(name: &str, repo: Repo, reporter: Reporter) -> Result<Filter> {
-        let locking = std::env::var(LOCKING_ENV).unwrap_or_default();
-        let mut keyring = Keyring::load(&repo.key_store())?;
-        keyring.remove_names(&locking.split(',').collect::<Vec<_>>());
-        if keyring.current(name).is_none() {
-            keyring = keyring.without_git_crypt();
-        }
+        let keyring = Keyring::load(&repo.key_store())?;
         let mut filter = Filter::new(name, keyring, reporter);
         filter.repo = Some(repo);
         Ok(filter)

@@ -45,7 +45,7 @@ fn assert_locked(repo: &Repo) {
 
 #[test]
 fn an_interrupted_unlock_is_completed_by_running_it_again() {
-    for point in ["unlock:key-installed", "unlock:files-removed"] {
+    for point in ["unlock:key-installed", "unlock:half-written"] {
         let sandbox = Sandbox::new();
         let (repo, key) = setup(&sandbox);
         repo.secret_ok(&["lock"]);
@@ -69,7 +69,7 @@ fn an_interrupted_unlock_is_completed_by_running_it_again() {
 
 #[test]
 fn an_interrupted_lock_keeps_the_key_and_is_completed_by_running_it_again() {
-    for point in ["lock:files-removed", "lock:checked-out"] {
+    for point in ["lock:half-written", "lock:checked-out"] {
         let sandbox = Sandbox::new();
         let (repo, _) = setup(&sandbox);
         let out = secret_with_fault(&repo, point, &["lock"]);

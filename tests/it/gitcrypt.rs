@@ -208,7 +208,7 @@ fn an_interrupted_import_is_completed_by_running_it_again() {
         "import:configured",
         "import:attributes",
         "import:staged",
-        "import:files-removed",
+        "import:half-written",
     ] {
         let sandbox = Sandbox::new();
         let repo = locked_clone(&sandbox);
