@@ -3,9 +3,9 @@
 //! check-attr`, so attributes resolve exactly as git resolves them).
 
 use crate::drivers::key_name_of_driver;
+use crate::repo::Oid;
 use crate::repo::Repo;
 use anyhow::{Context, Result};
-use git2::Oid;
 
 /// A tracked file whose `filter` attribute names one of our drivers.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ pub fn marked_in_listing(
             .context("unexpected `git ls-files -s` output")?;
         let mut fields = meta.split(' ');
         let (_mode, oid, stage) = (fields.next(), fields.next(), fields.next());
-        let oid = oid.and_then(|o| Oid::from_str(o).ok());
+        let oid = oid.and_then(|o| Oid::from_hex(o).ok());
         match entries.last_mut() {
             Some((last, slot)) if *last == path => {
                 // Unmerged: several stages of one path.

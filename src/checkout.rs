@@ -66,7 +66,7 @@ pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
 
 /// One stage-0 entry the work tree has, as `git ls-files -t -s` lists it.
 struct Entry {
-    oid: git2::Oid,
+    oid: crate::repo::Oid,
     executable: bool,
 }
 
@@ -90,7 +90,7 @@ fn entries(repo: &Repo, paths: &BTreeSet<&str>) -> Result<BTreeMap<String, Entry
         if tag == "S" || !(mode == "100644" || mode == "100755") {
             continue;
         }
-        let oid = git2::Oid::from_str(oid).context("unexpected `git ls-files` output")?;
+        let oid = crate::repo::Oid::from_hex(oid).context("unexpected `git ls-files` output")?;
         found.insert(
             path.to_owned(),
             Entry {

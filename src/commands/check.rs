@@ -5,11 +5,11 @@
 use crate::attrs::{key_names, marked_in_listing, AttrSource};
 use crate::cli::{AuditArgs, CheckArgs};
 use crate::format::Stored;
+use crate::repo::Oid;
 use crate::repo::Repo;
 use crate::report::{list_paths, Reporter};
 use crate::session::Session;
 use anyhow::{Context, Result};
-use git2::Oid;
 use std::collections::HashSet;
 use std::io::Write;
 use std::process::ExitCode;
@@ -134,7 +134,7 @@ fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
             };
             let fields: Vec<&str> = meta.split(' ').collect();
             if fields.get(1) == Some(&"blob") {
-                if let Some(oid) = fields.get(2).and_then(|o| Oid::from_str(o).ok()) {
+                if let Some(oid) = fields.get(2).and_then(|o| Oid::from_hex(o).ok()) {
                     entries.push((path.to_owned(), oid));
                 }
             }

@@ -364,7 +364,6 @@ fn git_version(sandbox: &Sandbox) -> (u32, u32) {
 
 /// "In a reftable or SHA-256 repository: `not inside a git repository (unsupported extension …)`."
 #[test]
-#[ignore = "issue 11: reftable and SHA-256 repositories are not recognised"]
 fn reftable_and_sha256_repositories_are_not_recognised() {
     let sandbox = Sandbox::new();
     let version = git_version(&sandbox);
@@ -430,7 +429,6 @@ fn reftable_and_sha256_repositories_are_not_recognised() {
 
 /// "Partial clone: `cannot read blob …: object not found` (no fetch on demand)."
 #[test]
-#[ignore = "issue 11: partial clones fail on blobs that are not fetched yet"]
 fn partial_clones_fail_on_missing_blobs() {
     let sandbox = Sandbox::new();
     let origin = sandbox.init_repo("origin");
