@@ -11,6 +11,26 @@
 #   BENCH_RUNS=5 scripts/bench.sh     # rounds per measurement (default 3)
 #   BENCH_KEEP=1 scripts/bench.sh     # keep the temp dir (path printed at the end)
 #   TMPDIR=/dev/shm scripts/bench.sh  # run on tmpfs: less disk noise in the small-file rows
+#   BENCH_BASELINE=HEAD~3 scripts/bench.sh   # also the git-secret of another revision
+#
+# BENCH_BASELINE=REV (any git revision: HEAD~3, a branch, a commit id) adds
+# a setup "base": git-secret as built from REV, next to the one built from
+# the work tree, so a change can be shown "no row slower" in one run. REV is
+# built (cargo build --release, the same ~/.cargo registry) in a temporary
+# `git worktree add --detach` with its own CARGO_TARGET_DIR, both under the
+# bench temp dir; the worktree is removed (git worktree remove --force) as
+# soon as the binary is built. The base setup runs exactly like the secret
+# one (same attributes, same checks: ciphertext stored, plaintext checked
+# out, streams round-trip) in every round, after it: plain, git-secret,
+# baseline, git-crypt, do-nothing filter; the stream rows and the GIT_TRACE
+# spawn counts too. The report gains a "git-secret (baseline <id>)" column
+# and a "git-secret/baseline" ratio column on every row (above 1.00x: the
+# work tree is slower), the slowest row against it, and a line naming the
+# revision. The targets and the verdicts stay git-secret's (the work tree's).
+# BENCH_BASELINE=HEAD on a clean tree compares a binary with itself: the
+# ratios then show this machine's noise. Judge "no row slower" on a full
+# run with several rounds: one quick round on a shared 2-core machine moves
+# a row by +-50%. Without BENCH_BASELINE the output is what it always was.
 #
 # It reports figures: it exits 0 even when a target is missed. It exits
 # non-zero when a setup does not work (a blob stored in plaintext, a
@@ -40,6 +60,15 @@ unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_COMMON_DIR \
       GIT_TRACE GIT_TRACE2 GIT_TRACE2_PERF GIT_TRACE2_EVENT GIT_TRACE_PERFORMANCE \
       GIT_ATTR_SOURCE GIT_SECRET_IDENTITY XDG_DATA_HOME XDG_CONFIG_HOME
 
+# --- baseline revision (BENCH_BASELINE), resolved before any build --------
+base_rev=${BENCH_BASELINE:-} base_id="" base_short="" base_desc="" baseline="" base_tree=""
+if [ -n "$base_rev" ]; then
+    base_id=$(git -C "$root" rev-parse --verify --quiet "$base_rev^{commit}") ||
+        fail "BENCH_BASELINE=$base_rev is not a commit of $root"
+    base_short=$(git -C "$root" rev-parse --short "$base_id")
+    base_desc=$(git -C "$root" log --oneline -1 "$base_id")
+fi
+
 # --- tools ---------------------------------------------------------------
 need=()
 command -v git-crypt >/dev/null 2>&1 || need+=(git-crypt)
@@ -65,10 +94,39 @@ dirty=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | gre
 # --- isolated environment ------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/git-secret-bench.XXXXXX")
 cleanup() {
+    if [ -n "$base_tree" ]; then  # the baseline build did not finish
+        git -C "$root" worktree remove --force "$base_tree" >/dev/null 2>&1 ||
+            echo "bench.sh: could not remove the worktree $base_tree (see git worktree list)" >&2
+    fi
     if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Built before HOME moves into the temp dir: cargo keeps ~/.cargo (its registry).
+if [ -n "$base_rev" ]; then
+    log "building the baseline $base_desc in a temporary worktree (cargo build --release)"
+    base_tree="$work/baseline-src"
+    git -C "$root" worktree add -q --detach "$base_tree" "$base_id" >>"$work/log" 2>&1 ||
+        fail "git worktree add of $base_short: $(tail -3 "$work/log")"
+    # Seeded with the work tree's compiled dependencies: cargo rebuilds what
+    # differs (git-secret itself, any dependency REV locks differently), not
+    # the ~200 crates that are the same (minutes on 2 cores).
+    mkdir -p "$work/baseline-target/release"
+    for d in deps build .fingerprint; do
+        if [ -d "$root/target/release/$d" ]; then cp -a "$root/target/release/$d" "$work/baseline-target/release/"; fi
+    done
+    (cd "$base_tree" && CARGO_TARGET_DIR="$work/baseline-target" cargo build --release --quiet) ||
+        fail "cannot build the baseline $base_short"
+    [ -x "$work/baseline-target/release/git-secret" ] || fail "the baseline $base_short built no git-secret binary"
+    mkdir "$work/baseline"
+    cp "$work/baseline-target/release/git-secret" "$work/baseline/git-secret"
+    git -C "$root" worktree remove --force "$base_tree" || fail "git worktree remove --force $base_tree"
+    base_tree=""
+    rm -rf "$work/baseline-target"   # keep disk (or tmpfs) use down
+    baseline="$work/baseline/git-secret"
+fi
+
 export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL="$work/home/.gitconfig"
 export LC_ALL=C
 mkdir -p "$HOME"
@@ -79,6 +137,15 @@ git config --global gc.auto 0          # no background gc in the middle of a tim
 git config --global maintenance.auto false
 
 setups=(plain secret crypt floor)
+[ -n "$baseline" ] && setups=(plain secret base crypt floor)
+with_base() { if [ -n "$baseline" ]; then "$@"; fi; }   # runs a command only with a baseline
+exe() { case $1 in secret) echo "$secret" ;; base) echo "$baseline" ;; esac; }   # the git-secret binary of a setup
+label() {
+    case $1 in
+        plain) echo plain ;; secret) echo git-secret ;; base) echo "git-secret baseline" ;;
+        crypt) echo git-crypt ;; floor) echo "do-nothing filter" ;;
+    esac
+}
 declare -A T   # T[workload,setup] = "s1 s2 ..." (seconds); T[workload,setup,rss] = max KB
 
 now() { echo "$EPOCHREALTIME"; }
@@ -101,7 +168,7 @@ for _ in $(seq "$big_mib"); do cat "$work/block"; done > "$work/big.bin"
 attrs() { # setup -> the .gitattributes that marks secrets/** and big.bin
     case $1 in
         plain)  printf '%s\n' 'secrets/** -text' 'big.bin -text' ;;
-        secret) printf '%s\n' 'secrets/** filter=git-secret diff=git-secret merge=git-secret -text' \
+        secret|base) printf '%s\n' 'secrets/** filter=git-secret diff=git-secret merge=git-secret -text' \
                               'big.bin filter=git-secret diff=git-secret merge=git-secret -text' \
                               '.gitattributes !filter !diff !merge' ;;
         crypt)  printf '%s\n' 'secrets/** filter=git-crypt diff=git-crypt' \
@@ -115,7 +182,14 @@ make_repo() { # setup dir
     rm -rf "$dir"
     git init -q "$dir"
     case $kind in
-        secret) (cd "$dir" && "$secret" init) >>"$work/log" 2>&1 || fail "git-secret init: $(tail -3 "$work/log")" ;;
+        secret|base)
+                (cd "$dir" && "$(exe "$kind")" init) >>"$work/log" 2>&1 ||
+                    fail "$(label "$kind") init: $(tail -3 "$work/log")"
+                # the drivers run the binary that ran init: this setup's, not the other git-secret
+                case $(git -C "$dir" config filter.git-secret.process) in
+                    *"$(exe "$kind")"*) ;;
+                    *) fail "$kind: filter.git-secret.process does not run $(exe "$kind")" ;;
+                esac ;;
         crypt)  (cd "$dir" && git-crypt init) >>"$work/log" 2>&1 || fail "git-crypt init: $(tail -3 "$work/log")" ;;
         floor)  git -C "$dir" config filter.floor.process "$floor"
                 git -C "$dir" config filter.floor.required true ;;
@@ -130,7 +204,7 @@ check_stored() { # setup dir path
     head=$(git -C "$2" cat-file blob ":$3" 2>/dev/null | head -c 10 | tr -d '\0') || true  # SIGPIPE on big blobs
     case $1 in
         plain|floor) git -C "$2" cat-file blob ":$3" | cmp -s - "$2/$3" ;;
-        secret) [ "${head:0:9}" = GITSECRET ] ;;
+        secret|base) [ "${head:0:9}" = GITSECRET ] ;;
         crypt)  [ "${head:0:8}" = GITCRYPT ] ;;
     esac || fail "$1: the blob stored for $3 is not what it should be (plaintext leak or wrong filter)"
 }
@@ -203,13 +277,17 @@ spawns() { # setup -> "add/status/checkout" process counts for 20 files, 10 touc
     rm -rf "$repo"
     echo "$counts"
 }
-for kind in secret crypt; do S[$kind]=$(spawns "$kind"); done
+for kind in secret base crypt; do
+    [ "$kind" = base ] && [ -z "$baseline" ] && continue
+    S[$kind]=$(spawns "$kind")
+done
 
 # --- 5. raw clean / smudge of a big stream --------------------------------
 log "raw clean/smudge of a $stream_mib MiB stream"
 for _ in $(seq $((stream_mib / big_mib))); do cat "$work/big.bin"; done > "$work/stream.in"
 rm -f "$work/big.bin" "$work/block"
 make_repo secret "$work/stream-secret"
+with_base make_repo base "$work/stream-base"
 make_repo crypt "$work/stream-crypt"
 timed() { # key setup dir in out command... : wall seconds and peak RSS, appended to T
     local key=$1 kind=$2 dir=$3 in=$4 out=$5; shift 5
@@ -224,6 +302,7 @@ timed() { # key setup dir in out command... : wall seconds and peak RSS, appende
 for round in $(seq "$runs"); do
     log "stream round $round/$runs"
     timed clean  secret "$work/stream-secret" "$work/stream.in" "$work/stream.secret" "$secret" clean -- f
+    with_base timed clean base "$work/stream-base" "$work/stream.in" "$work/stream.base" "$baseline" clean -- f
     timed clean  crypt  "$work/stream-crypt"  "$work/stream.in" "$work/stream.crypt"  git-crypt clean
     # The machine's floor for the file → file rows: copying the plaintext
     # into a new file with cat, in the same conditions as the smudge after it.
@@ -232,21 +311,34 @@ for round in $(seq "$runs"); do
     timed smudge secret "$work/stream-secret" "$work/stream.secret" "$work/stream.out" "$secret" smudge -- f
     cmp -s "$work/stream.in" "$work/stream.out" || fail "secret: the stream does not round-trip"
     rm -f "$work/stream.out"
+    if [ -n "$baseline" ]; then
+        timed smudge base "$work/stream-base" "$work/stream.base" "$work/stream.out" "$baseline" smudge -- f
+        cmp -s "$work/stream.in" "$work/stream.out" || fail "base: the stream does not round-trip"
+        rm -f "$work/stream.out"
+    fi
     timed smudge crypt  "$work/stream-crypt"  "$work/stream.crypt" "$work/stream.out" git-crypt smudge
     cmp -s "$work/stream.in" "$work/stream.out" || fail "crypt: the stream does not round-trip"
     rm -f "$work/stream.out"
     # git feeds a filter through a pipe, not a seekable file: measure that too.
     # The same into /dev/null: the tool's own cost, without the VM disk's write cost.
     timed cleannull  secret "$work/stream-secret" "$work/stream.in" /dev/null "$secret" clean -- f
+    with_base timed cleannull base "$work/stream-base" "$work/stream.in" /dev/null "$baseline" clean -- f
     timed cleannull  crypt  "$work/stream-crypt"  "$work/stream.in" /dev/null git-crypt clean
     timed smudgenull secret "$work/stream-secret" "$work/stream.secret" /dev/null "$secret" smudge -- f
+    with_base timed smudgenull base "$work/stream-base" "$work/stream.base" /dev/null "$baseline" smudge -- f
     timed smudgenull crypt  "$work/stream-crypt"  "$work/stream.crypt" /dev/null git-crypt smudge
     timed pipe   secret "$work/stream-secret" /dev/null /dev/null \
         sh -c 'cat "$1" | "$2" clean -- f > "$3"' sh "$work/stream.in" "$secret" "$work/stream.pipe"
     cmp -s "$work/stream.secret" "$work/stream.pipe" || fail "secret: clean from a pipe differs from clean from a file"
     rm -f "$work/stream.pipe"
+    if [ -n "$baseline" ]; then
+        timed pipe base "$work/stream-base" /dev/null /dev/null \
+            sh -c 'cat "$1" | "$2" clean -- f > "$3"' sh "$work/stream.in" "$baseline" "$work/stream.pipe"
+        cmp -s "$work/stream.base" "$work/stream.pipe" || fail "base: clean from a pipe differs from clean from a file"
+        rm -f "$work/stream.pipe"
+    fi
 done
-rm -f "$work/stream.in" "$work/stream.secret" "$work/stream.crypt"
+rm -f "$work/stream.in" "$work/stream.secret" "$work/stream.base" "$work/stream.crypt"
 
 # --- report ---------------------------------------------------------------
 med() { echo "${T[$1,$2]:-}" | median; }
@@ -258,6 +350,30 @@ lim() { awk -v l="$1" -v s="$scale" 'BEGIN {printf "%.3g", l * s}'; }
 fmt_n() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
 misses=0
 secs() { awk -v v="$1" 'BEGIN {printf (v < 1 ? "%.3f s" : "%.2f s"), v}'; }
+# One table row from all 12 cells: name | plain | secret | base | crypt | floor |
+# secret/plain | secret/base | crypt/plain | floor/plain | target | verdict;
+# without a baseline, the two base cells are left out.
+row() {
+    local cells=("$@")
+    [ -n "$baseline" ] || cells=("${cells[@]:0:3}" "${cells[@]:4:3}" "${cells[@]:8}")
+    printf '|'; printf ' %s |' "${cells[@]}"; echo
+}
+# git-secret/baseline of one row (into $br), and the count and slowest of those rows.
+slower=0 compared=0 worst=0 worst_row=""
+vs_base() { # workload secret-seconds base-seconds
+    br="—"
+    [ -n "$baseline" ] || return 0
+    br=$(awk -v s="$2" -v b="$3" 'BEGIN {if (b > 0) printf "%.2fx", s / b; else print "n/a"}')
+    awk -v b="$3" 'BEGIN {exit !(b > 0)}' || return 0
+    compared=$((compared + 1))
+    if awk -v s="$2" -v b="$3" 'BEGIN {exit !(s > b)}'; then slower=$((slower + 1)); fi
+    if awk -v s="$2" -v b="$3" -v w="$worst" 'BEGIN {exit !(s / b > w)}'; then
+        worst=$(awk -v s="$2" -v b="$3" 'BEGIN {printf "%.4f", s / b}') worst_row=$1
+    fi
+}
+labels=()
+for kind in "${setups[@]}"; do labels+=("$(label "$kind")"); done
+joined() { local sep=$1 out=$2; shift 2; for x in "$@"; do out+="$sep$x"; done; echo "$out"; }
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo
@@ -265,13 +381,19 @@ echo "## git-secret benchmark ($mode run) — $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2/1048576}' /proc/meminfo); $(uname -sr)"
 echo "Tools: $(git --version); $(git-crypt --version 2>&1 | head -1); $("$secret" --version) at $rev$([ "$dirty" -gt 0 ] && echo " (+$dirty uncommitted changes)")"
-echo "Medians of $runs rounds, setups interleaved (plain, git-secret, git-crypt, do-nothing filter each round); ratios against plain git in the same run."
-echo "Filter processes git starts (GIT_TRACE; add of 20 marked files / status with 10 touched / checkout of 20): git-secret ${S[secret]}, git-crypt ${S[crypt]}."
+if [ -n "$baseline" ]; then
+    echo "Baseline: $("$baseline" --version 2>/dev/null || echo git-secret) at $base_desc (BENCH_BASELINE=$base_rev), built in a temporary worktree; git-secret/baseline above 1.00x: the work tree is slower."
+fi
+echo "Medians of $runs rounds, setups interleaved ($(joined ", " "${labels[@]}") each round); ratios against plain git in the same run."
+spawned="git-secret ${S[secret]}, "
+[ -n "$baseline" ] && spawned+="baseline ${S[base]}, "
+echo "Filter processes git starts (GIT_TRACE; add of 20 marked files / status with 10 touched / checkout of 20): ${spawned}git-crypt ${S[crypt]}."
 echo
-echo "| workload | plain git | git-secret | git-crypt | do-nothing filter | git-secret/plain | git-crypt/plain | do-nothing/plain | target (git-secret) | |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+row workload "plain git" git-secret "git-secret (baseline $base_short)" git-crypt "do-nothing filter" \
+    git-secret/plain git-secret/baseline git-crypt/plain do-nothing/plain "target (git-secret)" "" | sed 's/  |$/ |/'
+row --- --- --- --- --- --- --- --- --- --- --- --- | tr -d ' '
 for w in add checkout status big; do
-    p=$(med "$w" plain) s=$(med "$w" secret) c=$(med "$w" crypt) f=$(med "$w" floor)
+    p=$(med "$w" plain) s=$(med "$w" secret) b=$(med "$w" base) c=$(med "$w" crypt) f=$(med "$w" floor)
     case $w in
         add)      name="\`git add\` of $(fmt_n "$files") files of ~1 KB" limit=2 ;;
         checkout) name="\`git checkout\` of those files" limit=2 ;;
@@ -287,10 +409,13 @@ for w in add checkout status big; do
     fi
     r=$(awk -v s="$s" -v p="$p" 'BEGIN {if (p > 0) printf "%.2fx", s / p; else print "n/a"}')
     if [ -n "$f" ]; then fs=$(secs "$f") fr=$(ratio "$f" "$p"); else fs="—" fr="—"; fi
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | ≤ %sx plain | %s |\n' \
-        "$name" "$(secs "$p")" "$(secs "$s")" "$(secs "$c")" "$fs" "$r" "$(ratio "$c" "$p")" "$fr" "$limit" "$v"
+    bs="—"
+    [ -n "$baseline" ] && bs=$(secs "$b")
+    vs_base "$w" "$s" "$b"
+    row "$name" "$(secs "$p")" "$(secs "$s")" "$bs" "$(secs "$c")" "$fs" \
+        "$r" "$br" "$(ratio "$c" "$p")" "$fr" "≤ ${limit}x plain" "$v"
 done
-{ echo; echo "Every round (seconds; plain | git-secret | git-crypt | do-nothing filter):"; } > "$work/rounds"
+{ echo; echo "Every round (seconds; $(joined " | " "${labels[@]}")):"; } > "$work/rounds"
 for w in add checkout status big catfloor clean smudge cleannull smudgenull pipe; do
     printf '  %-9s' "$w:"
     for kind in "${setups[@]}"; do printf ' %-26s' "$(echo ${T[$w,$kind]:-—})"; done
@@ -298,7 +423,7 @@ for w in add checkout status big catfloor clean smudge cleannull smudgenull pipe
 done | sed 's/ *$//' >> "$work/rounds"
 stream_name=$([ "$stream_mib" -ge 1024 ] && echo "$((stream_mib / 1024)) GiB" || echo "$stream_mib MiB")
 for w in catfloor clean smudge cleannull smudgenull pipe; do
-    s=$(med "$w" secret) srss=${T[$w,secret,rss]:-0}
+    s=$(med "$w" secret) srss=${T[$w,secret,rss]:-0} b=$(med "$w" base)
     case $w in
         clean)  name="raw \`clean\` of a $stream_name stream (file → file)" limit=$(lim 2.0) ;;
         smudge) name="raw \`smudge\` of the result (file → file)" limit=$(lim 1.5) ;;
@@ -308,7 +433,7 @@ for w in catfloor clean smudge cleannull smudgenull pipe; do
         catfloor) name="\`cat\` of the $stream_name plaintext into a new file: this machine's floor for the file → file rows" limit="" ;;
     esac
     if [ "$w" = catfloor ]; then
-        printf '| %s | %s | — | — | — | — | — | — | (reference) |  |\n' "$name" "$(secs "$(med catfloor plain)")"
+        row "$name" "$(secs "$(med catfloor plain)")" — — — — — — — — "(reference)" ""
         continue
     elif [ "$w" = pipe ]; then
         c="—" target="(no target)" v=""
@@ -317,11 +442,17 @@ for w in catfloor clean smudge cleannull smudgenull pipe; do
         target="≤ $limit s, ≤ 64 MiB RSS"
         if le "$s" "$limit" && [ "$srss" -le $((64 * 1024)) ]; then v=PASS; else v=MISS; misses=$((misses + 1)); fi
     fi
-    printf '| %s | — | %s, %s | %s | — | — | — | — | %s | %s |\n' "$name" "$(secs "$s")" "$(mib "$srss")" "$c" "$target" "$v"
+    bs="—"
+    [ -n "$baseline" ] && bs="$(secs "$b"), $(mib "${T[$w,base,rss]:-0}")"
+    vs_base "$w" "$s" "$b"
+    row "$name" — "$(secs "$s"), $(mib "$srss")" "$bs" "$c" — — "$br" — — "$target" "$v"
 done
 echo
 [ "$mode" = quick ] && echo "(quick run: stream time targets scaled to $stream_mib MiB; the issue's targets are for the full run)"
 cat "$work/rounds"
+if [ -n "$baseline" ]; then
+    echo "Against the baseline ($base_short): git-secret's median is higher on $slower of $compared rows; highest git-secret/baseline $(awk -v w="$worst" 'BEGIN {printf "%.2fx", w}')${worst_row:+ ($worst_row)}."
+fi
 echo "Stream rows: wall seconds (median) and peak RSS (max over rounds), measured with /usr/bin/time -f '%e %M'."
 if [ "$misses" -eq 0 ]; then echo "All targets met."; else echo "$misses target(s) missed."; fi
 exit 0
