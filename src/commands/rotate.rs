@@ -35,6 +35,7 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
     validate_name(name)?;
     let repo = session.repo()?;
     no_operation_in_progress(repo, "rotate")?;
+    let _transaction = crate::checkout::begin(repo, session.reporter())?;
     let store = repo.key_store();
     let ring = store.load(name)?;
     let Some(newest) = ring.last() else {
@@ -69,6 +70,7 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
     // lock would delete without asking.
     store.mark_unsaved(&[next.id()])?;
     store.save(name, &new_ring)?;
+    crate::fault::crash_point("rotate:key-saved");
     if let Err(e) = repo.stage_blobs(&sealed) {
         // Undo: the new generation was never used.
         let _ = store.save(name, &ring.iter().collect::<Vec<_>>());

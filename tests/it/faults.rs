@@ -94,6 +94,27 @@ fn an_interrupted_lock_keeps_the_key_and_is_completed_by_running_it_again() {
     }
 }
 
+/// A rotation killed after the new generation is saved but before the index
+/// points at the re-encrypted blobs: the work tree and `git status` stay as
+/// they were, and a rerun rotates (one generation further) and stages.
+#[test]
+fn an_interrupted_rotate_leaves_a_consistent_repository_and_a_rerun_rotates() {
+    let sandbox = Sandbox::new();
+    let (repo, _) = setup(&sandbox);
+    let out = secret_with_fault(&repo, "rotate:key-saved", &["rotate"]);
+    assert_eq!(out.status.code(), Some(99), "{}", stderr(&out));
+    assert_unlocked(&repo);
+    assert_eq!(repo.git(&["status", "--porcelain"]), " M notes.txt\n");
+    repo.secret_ok(&["rotate"]);
+    let keys = repo.secret_ok(&["keys"]);
+    assert!(keys.contains("gen 3"), "{keys}");
+    assert_eq!(
+        repo.git(&["status", "--porcelain"]),
+        " M notes.txt\nM  secrets/a.env\nM  secrets/b.env\n"
+    );
+    assert_unlocked(&repo);
+}
+
 #[test]
 fn a_full_disk_leaves_the_repository_as_it_was() {
     let sandbox = Sandbox::new();
