@@ -20,6 +20,12 @@
 //! is respected: the command refuses before changing anything.
 //! Entries the work tree does not have (skip-worktree in a sparse checkout),
 //! symlinks and submodules are never written.
+//!
+//! Temp files live in `<git dir>/git-secret-tmp/` (0700, files 0600), so a
+//! killed run leaves no plaintext in the work tree and nothing `git status`
+//! shows; [`begin`] empties that directory. Where the work tree is on another
+//! file system than the git dir, the temp file sits beside the target as
+//! `.NAME.git-secret-tmp` instead (a rename cannot cross file systems).
 
 use crate::attrs::Marked;
 use crate::filter::Filter;
@@ -61,7 +67,14 @@ pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
             index_lock.display()
         );
     }
+    // What a killed run left behind (plaintext, possibly).
+    let _ = fs::remove_dir_all(temp_dir(repo));
     Ok(Transaction { _lock: lock })
+}
+
+/// Where temp files are written before they are renamed into the work tree.
+fn temp_dir(repo: &Repo) -> PathBuf {
+    repo.git_dir().join("git-secret-tmp")
 }
 
 /// One stage-0 entry the work tree has, as `git ls-files -t -s` lists it.
@@ -140,8 +153,23 @@ pub fn rewrite(
         }
     }
     crate::fault::io_point("checkout").context("cannot write the marked files")?;
-    let mut written = 0;
+    // git trusts a size change without reading the file, and plaintext and
+    // ciphertext differ in size. So before any file changes, the entries are
+    // re-added as they are (same blob, no stat data): from then on git
+    // compares contents, and a run killed halfway leaves a `git status` that
+    // tells the truth. A git holding index.lock makes this fail, before
+    // anything changed.
     let mut index_info = Vec::new();
+    for (path, entry) in &entries {
+        let mode = if entry.executable { "100755" } else { "100644" };
+        index_info.extend_from_slice(format!("{mode} {}\t{path}", entry.oid).as_bytes());
+        index_info.push(0);
+    }
+    repo.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))
+        .context("nothing was changed")?;
+    let private = temp_dir(repo);
+    crate::files::create_private_dir(&private)?;
+    let mut written = 0;
     for file in files {
         let Some(entry) = entries.get(&file.path) else {
             continue;
@@ -149,26 +177,20 @@ pub fn rewrite(
         let filter = &filters[file.key_name.as_str()];
         let blob = repo.read_blob(entry.oid)?;
         let target = repo.top().join(&file.path);
-        replace(&target, entry.executable, |out| {
+        let temp = temp_path(&private, &target, written);
+        replace(&target, &temp, entry.executable, |out| {
             filter
                 .smudge(&file.path, &mut &blob[..], out)
                 .with_context(|| file.path.clone())
         })?;
-        let mode = if entry.executable { "100755" } else { "100644" };
-        index_info.extend_from_slice(format!("{mode} {}\t{}", entry.oid, file.path).as_bytes());
-        index_info.push(0);
         written += 1;
         if written == files.len().div_ceil(2) {
             crate::fault::crash_point(&format!("{op}:half-written"));
         }
     }
-    // git trusts a size change without reading the file, and plaintext and
-    // ciphertext differ in size: the entries are re-added as they are (same
-    // blob, no stat data) so the refresh compares contents and records the
-    // new stat data. A git that took index.lock meanwhile only delays this.
-    let refreshed = repo
-        .run_git(&["update-index", "-z", "--index-info"], Some(&index_info))
-        .and_then(|_| repo.run_git(&["update-index", "-q", "--refresh"], None));
+    // New stat data. A git that took index.lock meanwhile only delays this.
+    let refreshed = repo.run_git(&["update-index", "-q", "--refresh"], None);
+    let _ = fs::remove_dir(&private);
     if let Err(e) = refreshed {
         reporter.warn(format_args!(
             "the marked files were rewritten, but git's index could not be refreshed ({e:#}); \
@@ -183,36 +205,54 @@ pub fn rewrite(
 /// 0644/0755) and is renamed over the target.
 fn replace(
     target: &Path,
+    temp: &Path,
     executable: bool,
     write: impl FnOnce(&mut File) -> Result<()>,
 ) -> Result<()> {
     let dir = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let temp = temp_path(target);
-    crate::files::remove_if_exists(&temp)
+    crate::files::remove_if_exists(temp)
         .with_context(|| format!("cannot remove {}", temp.display()))?;
     let result = (|| -> Result<()> {
-        let mut file = private_file(&temp)?;
+        let mut file = private_file(temp)?;
         write(&mut file)?;
         file.flush()?;
         set_mode(&file, target, executable)?;
         drop(file);
-        fs::rename(&temp, target).with_context(|| format!("cannot replace {}", target.display()))
+        fs::rename(temp, target).with_context(|| format!("cannot replace {}", target.display()))
     })();
     if result.is_err() {
-        let _ = fs::remove_file(&temp);
+        let _ = fs::remove_file(temp);
     }
     result
 }
 
-/// `dir/.NAME.git-secret-tmp`: one fixed name per file, so a rerun after a
-/// kill removes what the killed run left.
-fn temp_path(target: &Path) -> PathBuf {
+/// The temp file for the `n`th target: in the private dir when it is on the
+/// target's file system, else `.NAME.git-secret-tmp` beside the target (one
+/// fixed name per file, so a rerun after a kill replaces what was left).
+fn temp_path(private: &Path, target: &Path, n: usize) -> PathBuf {
+    if same_file_system(private, target.parent().unwrap_or(Path::new("."))) {
+        return private.join(n.to_string());
+    }
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     target.with_file_name(format!(".{name}.git-secret-tmp"))
+}
+
+#[cfg(unix)]
+fn same_file_system(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file_system(_: &Path, _: &Path) -> bool {
+    false
 }
 
 fn private_file(path: &Path) -> Result<File> {

@@ -94,6 +94,31 @@ fn an_interrupted_lock_keeps_the_key_and_is_completed_by_running_it_again() {
     }
 }
 
+/// A run killed halfway through writing the files leaves its temp files
+/// (plaintext, for unlock) only in a private dir under `.git`, never in the
+/// work tree; the rerun removes them.
+#[test]
+fn a_killed_rewrite_leaves_no_temp_file_in_the_work_tree() {
+    let sandbox = Sandbox::new();
+    let (repo, key) = setup(&sandbox);
+    repo.keep_key();
+    repo.secret_ok(&["lock"]);
+    let out = secret_with_fault(&repo, "unlock:half-written", &["unlock", &key]);
+    assert_eq!(out.status.code(), Some(99), "{}", stderr(&out));
+    assert_eq!(
+        repo.git(&[
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all"
+        ]),
+        " M notes.txt\n"
+    );
+    repo.secret_ok(&["unlock", &key]);
+    assert!(!repo.dir.join(".git/git-secret-tmp").exists());
+    assert_unlocked(&repo);
+}
+
 /// A rotation killed after the new generation is saved but before the index
 /// points at the re-encrypted blobs: the work tree and `git status` stay as
 /// they were, and a rerun rotates (one generation further) and stages.
