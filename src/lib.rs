@@ -10,8 +10,6 @@ pub mod crypto;
 pub mod fault;
 pub mod filter;
 pub mod format;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod gitcrypt;
 pub mod key;
 pub mod pipeline;
