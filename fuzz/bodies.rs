@@ -13,6 +13,7 @@
 
 use base64ct::{Base64, Encoding};
 use git_secret::crypto::{Subkeys, KEY_LEN, TAG_LEN};
+use git_secret::filter::client::ClientReader;
 use git_secret::filter::pktline::{Packet, Reader, Writer, MAX_DATA};
 use git_secret::filter::process::{serve, Command, Request};
 use git_secret::filter::spool::Spool;
@@ -378,11 +379,9 @@ pub fn pktline(data: &[u8]) {
         assert!(result.is_err() && seen.is_empty(), "no capabilities sent");
         return;
     }
-    let mut capabilities = Vec::new();
-    let mut reader = Reader::new(&mut rest);
-    while let Some(line) = reader.read_text_line().expect("capability list") {
-        capabilities.push(line);
-    }
+    let capabilities = ClientReader::new(&mut rest)
+        .list()
+        .expect("capability list");
     assert!(
         capabilities == [b"capability=clean".to_vec(), b"capability=smudge".to_vec()]
             || capabilities == [b"capability=clean".to_vec()]

@@ -21,7 +21,8 @@
 //! Errors are typed per operation ([`HandshakeError`], [`RequestError`], and
 //! [`Error`] for a whole session). Only the [`Handler`] returns
 //! `anyhow::Result`: its errors are the application's, and the server merely
-//! prints them and answers `status=error`.
+//! prints them and answers `status=error`. Git's side of a session, which
+//! the tests use, is [`super::client`].
 
 use super::pktline::{self, strip_lf, write_causes, Packet, Reader, Writer, MAX_DATA};
 use super::spool::Spool;
@@ -415,44 +416,15 @@ pub fn serve<R: Read, W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::client::{ClientReader, ClientWriter};
     use crate::filter::pktline::MAX_DATA;
     use anyhow::anyhow;
 
-    /// Builds git's side of a session.
-    struct Git(Writer<Vec<u8>>);
-
-    impl Git {
-        fn new() -> Self {
-            Git(Writer::new(Vec::new()))
-        }
-        fn lines(mut self, lines: &[&str]) -> Self {
-            for line in lines {
-                self.0.write_text(line).unwrap();
-            }
-            self.0.write_flush().unwrap();
-            self
-        }
-        fn handshake(self) -> Self {
-            self.lines(&["git-filter-client", "version=2"]).lines(&[
-                "capability=clean",
-                "capability=smudge",
-                "capability=delay",
-            ])
-        }
-        fn request(mut self, command: &str, path: &str, extra: &[&str], content: &[u8]) -> Self {
-            let mut lines = vec![format!("command={command}"), format!("pathname={path}")];
-            lines.extend(extra.iter().map(|s| s.to_string()));
-            for line in &lines {
-                self.0.write_text(line).unwrap();
-            }
-            self.0.write_flush().unwrap();
-            self.0.write_content(content).unwrap();
-            self.0.write_flush().unwrap();
-            self
-        }
-        fn bytes(self) -> Vec<u8> {
-            self.0.into_inner()
-        }
+    /// Git's side of a session, as `build` writes it with the shared client.
+    fn git(build: impl FnOnce(&mut ClientWriter<Vec<u8>>) -> io::Result<()>) -> Vec<u8> {
+        let mut git = ClientWriter::new(Vec::new());
+        build(&mut git).expect("a Vec takes any packet of our test sessions");
+        git.into_inner()
     }
 
     /// Parses the filter's output into text lines / "<flush>" / "<N bytes>".
@@ -518,10 +490,10 @@ mod tests {
     #[test]
     fn full_session() {
         let big: Vec<u8> = (0..2 * MAX_DATA + 3).map(|i| i as u8).collect();
-        let input = Git::new()
-            .handshake()
-            .request("clean", "secrets/a", &[], b"hello")
-            .request(
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "secrets/a", &[], b"hello")?;
+            git.request(
                 "smudge",
                 "secrets/b",
                 &[
@@ -531,10 +503,10 @@ mod tests {
                     "can-delay=1",
                 ],
                 b"dlrow",
-            )
-            .request("clean", "secrets/empty", &[], b"")
-            .request("clean", "big", &[], &big)
-            .bytes();
+            )?;
+            git.request("clean", "secrets/empty", &[], b"")?;
+            git.request("clean", "big", &[], &big)
+        });
         let (result, out, seen) = run(&input);
         result.unwrap();
         let mut expected: Vec<String> = HANDSHAKE_REPLY.iter().map(|s| s.to_string()).collect();
@@ -558,21 +530,18 @@ mod tests {
         assert_eq!(seen[3].content, big);
 
         // Content bytes are the handler's output.
-        let mut r = Reader::new(&out[..]);
-        for _ in 0..HANDSHAKE_REPLY.len() + 2 {
-            r.read_packet().unwrap();
-        }
-        let mut content = Vec::new();
-        r.read_content_to(&mut content).unwrap();
+        let mut filter = ClientReader::new(&out[..]);
+        filter.handshake().unwrap();
+        let content = filter.response().unwrap().unwrap().content.unwrap();
         assert_eq!(content, b"olleh!");
     }
 
     #[test]
     fn empty_result_is_status_flush_flush_flush() {
-        let input = Git::new()
-            .handshake()
-            .request("smudge", "e", &[], b"")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("smudge", "e", &[], b"")
+        });
         let (result, out, _) = run(&input);
         result.unwrap();
         assert!(out.ends_with(b"0013status=success\n000000000000"));
@@ -580,10 +549,10 @@ mod tests {
 
     #[test]
     fn error_after_partial_output_ends_with_status_error() {
-        let input = Git::new()
-            .handshake()
-            .request("smudge", "a", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("smudge", "a", &[], b"x")
+        });
         let mut out = Vec::new();
         serve(&input[..], &mut out, &mut |_, _, response| {
             response.write_all(b"partial")?;
@@ -606,11 +575,11 @@ mod tests {
 
     #[test]
     fn handler_error_then_success() {
-        let input = Git::new()
-            .handshake()
-            .request("clean", "secrets/a", &[], b"FAIL me")
-            .request("clean", "secrets/b", &[], b"ok")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "secrets/a", &[], b"FAIL me")?;
+            git.request("clean", "secrets/b", &[], b"ok")
+        });
         let (result, out, seen) = run(&input);
         result.unwrap();
         assert_eq!(seen.len(), 2);
@@ -631,29 +600,29 @@ mod tests {
 
     #[test]
     fn pathname_with_newline_and_equals() {
-        let input = Git::new()
-            .handshake()
-            .request("clean", "dir/a=b\nc=d\n", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "dir/a=b\nc=d\n", &[], b"x")
+        });
         let (result, _, seen) = run(&input);
         result.unwrap();
         // write_text added one LF; exactly that one is stripped.
         assert_eq!(seen[0].pathname, "dir/a=b\nc=d\n");
 
-        let input = Git::new()
-            .handshake()
-            .request("clean", "new\nline", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "new\nline", &[], b"x")
+        });
         assert_eq!(run(&input).2[0].pathname, "new\nline");
     }
 
     #[test]
     fn only_offered_capabilities_are_accepted() {
-        let input = Git::new()
-            .lines(&["git-filter-client", "version=2"])
-            .lines(&["capability=clean", "capability=delay", "other"])
-            .request("clean", "a", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.welcome()?;
+            git.list(&["capability=clean", "capability=delay", "other"])?;
+            git.request("clean", "a", &[], b"x")
+        });
         let (result, out, _) = run(&input);
         result.unwrap();
         assert_eq!(
@@ -667,19 +636,17 @@ mod tests {
             ]
         );
 
-        let input = Git::new()
-            .lines(&["git-filter-client", "version=2"])
-            .lines(&["capability=delay"])
-            .bytes();
+        let input = git(|git| {
+            git.welcome()?;
+            git.list(&["capability=delay"])
+        });
         let err = run(&input).0.unwrap_err();
         assert!(format!("{err:#}").contains("neither"), "{err:#}");
     }
 
     #[test]
     fn version_list_without_2() {
-        let input = Git::new()
-            .lines(&["git-filter-client", "version=1", "version=3"])
-            .bytes();
+        let input = git(|git| git.list(&["git-filter-client", "version=1", "version=3"]));
         let (result, out, _) = run(&input);
         let err = format!("{:#}", result.unwrap_err());
         assert!(err.contains("only version 2"), "{err}");
@@ -690,14 +657,10 @@ mod tests {
     fn bad_handshakes() {
         for input in [
             Vec::new(),
-            Git::new()
-                .lines(&["git-filter-server", "version=2"])
-                .bytes(),
-            Git::new().lines(&[]).bytes(),
+            git(|git| git.list(&["git-filter-server", "version=2"])),
+            git(|git| git.list(&[])),
             b"0016git-filter-client\n000eversion=2\n".to_vec(),
-            Git::new()
-                .lines(&["git-filter-client", "version=2"])
-                .bytes(),
+            git(|git| git.welcome()),
         ] {
             let (result, _, seen) = run(&input);
             assert!(result.is_err(), "{input:?}");
@@ -707,7 +670,7 @@ mod tests {
 
     #[test]
     fn eof_after_handshake_is_clean() {
-        let (result, out, seen) = run(&Git::new().handshake().bytes());
+        let (result, out, seen) = run(&git(|git| git.handshake()));
         result.unwrap();
         assert!(seen.is_empty());
         assert_eq!(transcript(&out), HANDSHAKE_REPLY);
@@ -715,11 +678,11 @@ mod tests {
 
     #[test]
     fn truncated_streams_are_errors_without_calling_the_handler_early() {
-        let full = Git::new()
-            .handshake()
-            .request("clean", "a", &["blob=1234"], b"some content")
-            .bytes();
-        let handshake_len = Git::new().handshake().bytes().len();
+        let full = git(|git| {
+            git.handshake()?;
+            git.request("clean", "a", &["blob=1234"], b"some content")
+        });
+        let handshake_len = git(|git| git.handshake()).len();
         for cut in handshake_len + 1..full.len() {
             let (result, out, seen) = run(&full[..cut]);
             let err = result.expect_err("truncated stream accepted");
@@ -736,30 +699,25 @@ mod tests {
 
     #[test]
     fn protocol_violations_in_requests() {
-        let base = Git::new().handshake();
+        let base = git(|git| git.handshake());
         for input in [
-            base.bytes()
-                .into_iter()
-                .chain(*b"0000")
-                .collect::<Vec<u8>>(),
-            Git::new()
-                .handshake()
-                .request("list_available_blobs", "a", &[], b"")
-                .bytes(),
-            Git::new()
-                .handshake()
-                .lines(&["pathname=a"])
-                .lines(&[])
-                .bytes(),
-            Git::new()
-                .handshake()
-                .lines(&["command=clean"])
-                .lines(&[])
-                .bytes(),
-            Git::new()
-                .handshake()
-                .bytes()
-                .into_iter()
+            base.iter().copied().chain(*b"0000").collect::<Vec<u8>>(),
+            git(|git| {
+                git.handshake()?;
+                git.request("list_available_blobs", "a", &[], b"")
+            }),
+            git(|git| {
+                git.handshake()?;
+                git.list(&["pathname=a"])?;
+                git.list(&[])
+            }),
+            git(|git| {
+                git.handshake()?;
+                git.list(&["command=clean"])?;
+                git.list(&[])
+            }),
+            base.iter()
+                .copied()
                 .chain(*b"0013command=clean\n0004")
                 .collect(),
         ] {
@@ -780,7 +738,7 @@ mod tests {
                 Ok(())
             }
         }
-        let input = Git::new().handshake().bytes();
+        let input = git(|git| git.handshake());
         assert!(serve(&input[..], Broken, &mut |_, _, _| Ok(())).is_err());
     }
 }
