@@ -7,7 +7,7 @@
 //! on top of libgit2, and gix-filter's server owns the read/write sequencing,
 //! while we must control exactly when bytes are written (never before the whole
 //! request is read, never an empty `0004` packet, at most 65516 data bytes per
-//! packet). The codec is ~150 lines of blocking `std::io`.
+//! packet). The codec is ~150 lines of blocking `std::io`, plus its [`Error`].
 //!
 //! Strictness: `0001`..`0003` (delim/response-end, unused by this protocol),
 //! lengths above 65520, non-hex lengths, EOF inside a packet and the empty data
