@@ -14,11 +14,16 @@
 //! -----END GIT-SECRET KEY-----
 //! ```
 //! The id is recomputed from the key material on read, so a typo in either is caught.
+//!
+//! Parsing fails with a [`KeyFileError`], whose variants cannot hold key
+//! material: they name the file and line, a field by [`Field`], and quote
+//! input only where it is too short or too constrained to be material.
 
 use crate::crypto::{random_key, KeyId, Subkeys, KEY_LEN};
 use crate::gitcrypt::GitCryptKey;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use base64ct::{Base64, Encoding};
+use std::error::Error as StdError;
 use std::fmt;
 use zeroize::Zeroizing;
 
@@ -59,7 +64,7 @@ impl Key {
         name: &str,
         generation: u32,
         material: Zeroizing<[u8; KEY_LEN]>,
-    ) -> Result<Key> {
+    ) -> Result<Key, InvalidName> {
         validate_name(name)?;
         let subkeys = Subkeys::derive(&material);
         Ok(Key {
@@ -72,7 +77,7 @@ impl Key {
 
     /// A fresh random key.
     pub fn generate(name: &str, generation: u32) -> Result<Key> {
-        Key::from_material(name, generation, random_key()?)
+        Ok(Key::from_material(name, generation, random_key()?)?)
     }
 
     pub fn name(&self) -> &str {
@@ -110,7 +115,7 @@ impl Key {
 }
 
 /// Key names become part of git config section names and file names.
-pub fn validate_name(name: &str) -> Result<()> {
+pub fn validate_name(name: &str) -> Result<(), InvalidName> {
     let ok = !name.is_empty()
         && name.len() <= 32
         && name
@@ -118,15 +123,315 @@ pub fn validate_name(name: &str) -> Result<()> {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && !name.starts_with('-');
     if !ok {
+        return Err(InvalidName::of(name));
+    }
+    Ok(())
+}
+
+/// A refused key name: quoted when at most 32 bytes, else only its length.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidName(ShownName);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ShownName {
+    /// At most 32 bytes: shorter than any key material's encoding (44 base64
+    /// characters, 128 for git-crypt), so quoting it cannot show a key.
+    Quoted(String),
+    Length(usize),
+}
+
+impl InvalidName {
+    fn of(name: &str) -> InvalidName {
         // Echo the name only when short: a damaged line may hold key material.
-        let shown = if name.len() <= 32 {
-            format!("{name:?}")
+        InvalidName(if name.len() <= 32 {
+            ShownName::Quoted(name.to_owned())
         } else {
-            format!("({} characters)", name.len())
-        };
-        bail!(
-            "invalid key name {shown}: use 1-32 letters, digits, '-' or '_', not starting with '-'"
-        );
+            ShownName::Length(name.len())
+        })
+    }
+}
+
+impl fmt::Display for InvalidName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("invalid key name ")?;
+        match &self.0 {
+            ShownName::Quoted(name) => write!(f, "{name:?}")?,
+            ShownName::Length(len) => write!(f, "({len} characters)")?,
+        }
+        f.write_str(": use 1-32 letters, digits, '-' or '_', not starting with '-'")
+    }
+}
+
+impl StdError for InvalidName {}
+
+/// A field of a key block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+    Generation,
+    Id,
+    Key,
+}
+
+impl Field {
+    fn parse(field: &str) -> Option<Field> {
+        match field {
+            "name" => Some(Field::Name),
+            "generation" => Some(Field::Generation),
+            "id" => Some(Field::Id),
+            "key" => Some(Field::Key),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Generation => "generation",
+            Field::Id => "id",
+            Field::Key => "key",
+        }
+    }
+}
+
+/// An unknown field name of at most 16 bytes, for quoting. Longer names are
+/// not kept: a damaged line may hold key material, and 16 bytes are far
+/// shorter than any key's encoding (44 base64 characters, 128 for git-crypt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShortFieldName(String);
+
+impl ShortFieldName {
+    fn of(field: &str) -> Option<ShortFieldName> {
+        (field.len() <= 16).then(|| ShortFieldName(field.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The version of an unsupported `-----BEGIN GIT-SECRET KEY vN-----` line,
+/// kept only when it looks like one (`v` and at most 5 digits), so it cannot
+/// hold key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownVersion(String);
+
+impl ShownVersion {
+    fn of(version: &str) -> Option<ShownVersion> {
+        let looks_like_one = version.len() <= 6
+            && version.starts_with('v')
+            && version[1..].bytes().all(|b| b.is_ascii_digit());
+        looks_like_one.then(|| ShownVersion(version.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why a key file was rejected. `file` names the key file as the caller
+/// gave it (a path, or "standard input"); no variant holds key material.
+#[derive(Debug)]
+pub enum KeyFileError {
+    /// A git-crypt key file (`\0GITCRYPTKEY`) where a git-secret one was expected.
+    GitCryptKeyFile { file: String },
+    /// Not printable ASCII text.
+    NotText { file: String },
+    /// No key block, or (for [`parse_key_file`]) no git-secret key block.
+    NoKey { file: String },
+    /// The last key block has no END line.
+    Truncated { file: String },
+    /// Something wrong at `line` (1-based).
+    Line {
+        file: String,
+        line: usize,
+        problem: LineError,
+    },
+}
+
+/// What is wrong on one line of a key file.
+#[derive(Debug)]
+pub enum LineError {
+    /// A BEGIN line with the block's fields on it.
+    LineBreaksLost,
+    /// A BEGIN line of another version: the version if it looks like one.
+    UnsupportedVersion(Option<ShownVersion>),
+    /// Something other than a BEGIN line outside a block.
+    ExpectedBegin,
+    /// A BEGIN line inside a block.
+    BlockNotEnded,
+    /// The block ending here is incomplete or inconsistent.
+    Incomplete { git_crypt: bool, error: BlockError },
+    /// A bad `field: value` line inside a block.
+    Field(FieldError),
+}
+
+/// A bad `field: value` line.
+#[derive(Debug)]
+pub enum FieldError {
+    /// No `:` on the line.
+    NotAField,
+    Duplicate(Field),
+    InvalidName(InvalidName),
+    BadGeneration,
+    BadId,
+    /// The key material does not decode to a key (of git-crypt's length for
+    /// a git-crypt block).
+    DamagedMaterial {
+        git_crypt: bool,
+    },
+    /// A field other than name, generation, id and key: its name when short.
+    Unknown(Option<ShortFieldName>),
+}
+
+/// Why a complete-looking key block gives no key.
+#[derive(Debug)]
+pub enum BlockError {
+    Missing(Field),
+    InvalidName(InvalidName),
+    /// The id line does not match the id computed from the material.
+    IdMismatch {
+        stated: KeyId,
+        computed: KeyId,
+    },
+}
+
+impl fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyFileError::GitCryptKeyFile { file } => write!(
+                f,
+                "{file} is a git-crypt key file, not a git-secret key file; \
+                 to move a git-crypt repository over, run `git-secret import-git-crypt {file}`"
+            )?,
+            KeyFileError::NotText { file } => write!(
+                f,
+                "{file} is not a git-secret key file (it is not printable ASCII text)"
+            )?,
+            KeyFileError::NoKey { file } => write!(f, "{file} holds no git-secret key")?,
+            KeyFileError::Truncated { file } => write!(
+                f,
+                "{file} is truncated: the last key block has no {END:?} line"
+            )?,
+            KeyFileError::Line {
+                file,
+                line,
+                problem,
+            } => {
+                write!(f, "{file} line {line}")?;
+                match problem {
+                    // The field's error is the cause, as `{file} line {n}` was its context.
+                    LineError::Field(_) => {}
+                    LineError::Incomplete { git_crypt, .. } => {
+                        let kind = if *git_crypt { "git-crypt " } else { "" };
+                        write!(f, ": incomplete {kind}key block")?
+                    }
+                    LineError::LineBreaksLost => write!(
+                        f,
+                        ": the key file's line breaks look lost (the whole block is on one line); \
+                         pass it with its line breaks, e.g. `printf '%s\\n' \"$VAR\" | git-secret unlock -`"
+                    )?,
+                    LineError::UnsupportedVersion(version) => write!(
+                        f,
+                        ": unsupported key file version ({}); upgrade git-secret",
+                        version.as_ref().map_or("unrecognised", ShownVersion::as_str)
+                    )?,
+                    LineError::ExpectedBegin => {
+                        write!(f, ": expected {BEGIN:?}; is this a git-secret key file?")?
+                    }
+                    LineError::BlockNotEnded => f.write_str(
+                        ": a new key block starts before the previous one ended: \
+                         the key file is truncated",
+                    )?,
+                }
+            }
+        }
+        write_causes(self, f)
+    }
+}
+
+impl StdError for KeyFileError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            KeyFileError::Line {
+                problem: LineError::Field(e),
+                ..
+            } => Some(e),
+            KeyFileError::Line {
+                problem: LineError::Incomplete { error, .. },
+                ..
+            } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldError::NotAField => f.write_str("expected 'field: value'"),
+            FieldError::Duplicate(field) => write!(
+                f,
+                "field {:?} appears more than once in one key block",
+                field.as_str()
+            ),
+            FieldError::InvalidName(e) => write!(f, "{e}"),
+            FieldError::BadGeneration => f.write_str("generation must be a positive number"),
+            FieldError::BadId => f.write_str("id must be 32 lowercase hex characters"),
+            FieldError::DamagedMaterial { git_crypt: true } => {
+                f.write_str("git-crypt key material is damaged: expected base64 encoding 96 bytes")
+            }
+            FieldError::DamagedMaterial { git_crypt: false } => f.write_str(
+                "key material is damaged: expected 44 base64 characters encoding 32 bytes",
+            ),
+            FieldError::Unknown(Some(name)) => write!(f, "unknown field {:?}", name.as_str()),
+            FieldError::Unknown(None) => {
+                f.write_str("unknown field: expected name, generation, id or key")
+            }
+        }
+    }
+}
+
+impl StdError for FieldError {}
+
+impl From<InvalidName> for FieldError {
+    fn from(e: InvalidName) -> FieldError {
+        FieldError::InvalidName(e)
+    }
+}
+
+impl fmt::Display for BlockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockError::Missing(field) => write!(f, "missing '{}:'", field.as_str()),
+            BlockError::InvalidName(e) => write!(f, "{e}"),
+            BlockError::IdMismatch { stated, computed } => write!(
+                f,
+                "key id {stated} does not match the key material (id {computed}): \
+                 the key was mistyped or damaged"
+            ),
+        }
+    }
+}
+
+impl StdError for BlockError {}
+
+impl From<InvalidName> for BlockError {
+    fn from(e: InvalidName) -> BlockError {
+        BlockError::InvalidName(e)
+    }
+}
+
+/// With `{:#}`, appends the causes of `error` as `: cause`, the way anyhow's
+/// `{:#}` prints a chain, so a typed error reads the same printed directly or
+/// through anyhow (which prints each level with `{}`).
+fn write_causes(error: &dyn StdError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if f.alternate() {
+        let mut cause = error.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
     }
     Ok(())
 }
@@ -171,34 +476,38 @@ pub struct KeyFile {
 }
 
 /// Parses a key file's git-secret keys; `source` names it in error messages.
-pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>> {
+pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<Key>, KeyFileError> {
     let file = parse_key_file_all(bytes, source)?;
     if file.keys.is_empty() {
-        bail!("{source} holds no git-secret key");
+        return Err(KeyFileError::NoKey {
+            file: source.to_owned(),
+        });
     }
     Ok(file.keys)
 }
 
 /// Parses every block of a key file, git-crypt ones included.
-pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile> {
+pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFileError> {
+    let file = || source.to_owned();
     if bytes.starts_with(b"\0GITCRYPTKEY") {
-        bail!(
-            "{source} is a git-crypt key file, not a git-secret key file; \
-             to move a git-crypt repository over, run `git-secret import-git-crypt {source}`"
-        );
+        return Err(KeyFileError::GitCryptKeyFile { file: file() });
     }
     let text = std::str::from_utf8(bytes).ok().filter(|t| {
         t.bytes()
             .all(|b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b))
     });
     let Some(text) = text else {
-        bail!("{source} is not a git-secret key file (it is not printable ASCII text)");
+        return Err(KeyFileError::NotText { file: file() });
     };
-    let mut file = KeyFile::default();
+    let mut keys = KeyFile::default();
     let mut block: Option<Block> = None;
     for (number, raw) in text.lines().enumerate() {
         let line = raw.trim();
-        let at = || format!("{source} line {}", number + 1);
+        let at = |problem| KeyFileError::Line {
+            file: file(),
+            line: number + 1,
+            problem,
+        };
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -212,62 +521,48 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile> {
             }
             None if line.starts_with(BEGIN_PREFIX) => {
                 if line.contains(" name:") || line.contains(" key:") {
-                    bail!(
-                        "{}: the key file's line breaks look lost (the whole block is on one line); \
-                         pass it with its line breaks, e.g. `printf '%s\\n' \"$VAR\" | git-secret unlock -`",
-                        at()
-                    );
+                    return Err(at(LineError::LineBreaksLost));
                 }
                 // Quote the version only when it looks like one: a damaged line may hold key material.
                 let version = line[BEGIN_PREFIX.len()..].trim_end_matches('-');
-                let shown = if version.len() <= 6
-                    && version.starts_with('v')
-                    && version[1..].bytes().all(|b| b.is_ascii_digit())
-                {
-                    version
-                } else {
-                    "unrecognised"
-                };
-                bail!(
-                    "{}: unsupported key file version ({shown}); upgrade git-secret",
-                    at()
-                )
+                return Err(at(LineError::UnsupportedVersion(ShownVersion::of(version))));
             }
-            None => bail!(
-                "{}: expected {BEGIN:?}; is this a git-secret key file?",
-                at()
-            ),
-            Some(_) if line.starts_with(BEGIN_PREFIX) => {
-                bail!("{}: a new key block starts before the previous one ended: the key file is truncated", at())
-            }
+            None => return Err(at(LineError::ExpectedBegin)),
+            Some(_) if line.starts_with(BEGIN_PREFIX) => return Err(at(LineError::BlockNotEnded)),
             Some(current) if line == END && !current.git_crypt => {
-                let key = current
-                    .finish()
-                    .with_context(|| format!("{}: incomplete key block", at()))?;
-                if !file.keys.iter().any(|k| k.id() == key.id()) {
-                    file.keys.push(key);
+                let key = current.finish().map_err(|error| {
+                    at(LineError::Incomplete {
+                        git_crypt: false,
+                        error,
+                    })
+                })?;
+                if !keys.keys.iter().any(|k| k.id() == key.id()) {
+                    keys.keys.push(key);
                 }
                 block = None;
             }
             Some(current) if line == GIT_CRYPT_END && current.git_crypt => {
-                let key = current
-                    .finish_git_crypt()
-                    .with_context(|| format!("{}: incomplete git-crypt key block", at()))?;
-                if !file.git_crypt.iter().any(|k| k.id() == key.id()) {
-                    file.git_crypt.push(key);
+                let key = current.finish_git_crypt().map_err(|error| {
+                    at(LineError::Incomplete {
+                        git_crypt: true,
+                        error,
+                    })
+                })?;
+                if !keys.git_crypt.iter().any(|k| k.id() == key.id()) {
+                    keys.git_crypt.push(key);
                 }
                 block = None;
             }
-            Some(current) => current.field(line).with_context(at)?,
+            Some(current) => current.field(line).map_err(|e| at(LineError::Field(e)))?,
         }
     }
     if block.is_some() {
-        bail!("{source} is truncated: the last key block has no {END:?} line");
+        return Err(KeyFileError::Truncated { file: file() });
     }
-    if file.keys.is_empty() && file.git_crypt.is_empty() {
-        bail!("{source} holds no git-secret key");
+    if keys.keys.is_empty() && keys.git_crypt.is_empty() {
+        return Err(KeyFileError::NoKey { file: file() });
     }
-    Ok(file)
+    Ok(keys)
 }
 
 #[derive(Default)]
@@ -281,81 +576,97 @@ struct Block {
 }
 
 impl Block {
-    fn field(&mut self, line: &str) -> Result<()> {
+    fn field(&mut self, line: &str) -> Result<(), FieldError> {
         let Some((field, value)) = line.split_once(':') else {
-            bail!("expected 'field: value'");
+            return Err(FieldError::NotAField);
         };
         let value = value.trim();
         let field = field.trim();
-        let seen = match field {
-            "name" => self.name.is_some(),
-            "generation" => self.generation.is_some(),
-            "id" => self.id.is_some(),
-            "key" => self.material.is_some() || self.git_crypt_material.is_some(),
-            _ => false,
+        let known = Field::parse(field);
+        let seen = match known {
+            Some(Field::Name) => self.name.is_some(),
+            Some(Field::Generation) => self.generation.is_some(),
+            Some(Field::Id) => self.id.is_some(),
+            Some(Field::Key) => self.material.is_some() || self.git_crypt_material.is_some(),
+            None => false,
         };
-        if seen {
-            bail!("field {field:?} appears more than once in one key block");
+        if let (true, Some(field)) = (seen, known) {
+            return Err(FieldError::Duplicate(field));
         }
-        match field {
-            "name" => {
+        match known {
+            Some(Field::Name) => {
                 validate_name(value)?;
                 self.name = Some(value.to_owned());
             }
-            "generation" => {
+            Some(Field::Generation) => {
                 let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
                 let generation = value.parse().ok().filter(|g| digits && *g > 0);
-                self.generation = Some(generation.context("generation must be a positive number")?);
+                self.generation = Some(generation.ok_or(FieldError::BadGeneration)?);
             }
-            "id" => {
-                self.id =
-                    Some(KeyId::from_hex(value).context("id must be 32 lowercase hex characters")?)
-            }
-            "key" if self.git_crypt => {
+            Some(Field::Id) => self.id = Some(KeyId::from_hex(value).ok_or(FieldError::BadId)?),
+            Some(Field::Key) if self.git_crypt => {
                 let mut material = Zeroizing::new([0u8; crate::gitcrypt::MATERIAL_LEN]);
                 let decoded = Base64::decode(value, material.as_mut()).map(|d| d.len());
                 if decoded != Ok(crate::gitcrypt::MATERIAL_LEN) {
-                    bail!("git-crypt key material is damaged: expected base64 encoding 96 bytes");
+                    return Err(FieldError::DamagedMaterial { git_crypt: true });
                 }
                 self.git_crypt_material = Some(material);
             }
-            "key" => {
+            Some(Field::Key) => {
                 let mut material = Zeroizing::new([0u8; KEY_LEN]);
                 let decoded = Base64::decode(value, material.as_mut()).map(|d| d.len());
                 if decoded != Ok(KEY_LEN) {
-                    bail!(
-                        "key material is damaged: expected 44 base64 characters encoding 32 bytes"
-                    );
+                    return Err(FieldError::DamagedMaterial { git_crypt: false });
                 }
                 self.material = Some(material);
             }
             // Quote only short field names: a damaged line may hold key material.
-            other if other.len() <= 16 => bail!("unknown field {other:?}"),
-            _ => bail!("unknown field: expected name, generation, id or key"),
+            None => return Err(FieldError::Unknown(ShortFieldName::of(field))),
         }
         Ok(())
     }
 
-    fn finish_git_crypt(&mut self) -> Result<GitCryptKey> {
-        let name = self.name.take().context("missing 'name:'")?;
-        let generation = self.generation.take().context("missing 'generation:'")?;
-        let id = self.id.take().context("missing 'id:'")?;
-        let material = self.git_crypt_material.take().context("missing 'key:'")?;
-        let key = GitCryptKey::new(&name, generation - 1, material)?;
+    fn finish_git_crypt(&mut self) -> Result<GitCryptKey, BlockError> {
+        let name = self.name.take().ok_or(BlockError::Missing(Field::Name))?;
+        let generation = self
+            .generation
+            .take()
+            .ok_or(BlockError::Missing(Field::Generation))?;
+        let id = self.id.take().ok_or(BlockError::Missing(Field::Id))?;
+        let material = self
+            .git_crypt_material
+            .take()
+            .ok_or(BlockError::Missing(Field::Key))?;
+        // GitCryptKey::new fails only on an invalid name: check it here, typed.
+        validate_name(&name)?;
+        let key = GitCryptKey::new(&name, generation - 1, material)
+            .expect("the name is valid: checked just above");
         if key.id() != id {
-            bail!("key id {id} does not match the key material (id {}): the key was mistyped or damaged", key.id());
+            return Err(BlockError::IdMismatch {
+                stated: id,
+                computed: key.id(),
+            });
         }
         Ok(key)
     }
 
-    fn finish(&mut self) -> Result<Key> {
-        let name = self.name.take().context("missing 'name:'")?;
-        let generation = self.generation.take().context("missing 'generation:'")?;
-        let id = self.id.take().context("missing 'id:'")?;
-        let material = self.material.take().context("missing 'key:'")?;
+    fn finish(&mut self) -> Result<Key, BlockError> {
+        let name = self.name.take().ok_or(BlockError::Missing(Field::Name))?;
+        let generation = self
+            .generation
+            .take()
+            .ok_or(BlockError::Missing(Field::Generation))?;
+        let id = self.id.take().ok_or(BlockError::Missing(Field::Id))?;
+        let material = self
+            .material
+            .take()
+            .ok_or(BlockError::Missing(Field::Key))?;
         let key = Key::from_material(&name, generation, material)?;
         if key.id() != id {
-            bail!("key id {id} does not match the key material (id {}): the key was mistyped or damaged", key.id());
+            return Err(BlockError::IdMismatch {
+                stated: id,
+                computed: key.id(),
+            });
         }
         Ok(key)
     }

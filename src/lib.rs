@@ -18,8 +18,6 @@ pub mod fault;
 pub mod files;
 pub mod filter;
 pub mod format;
-#[doc(hidden)]
-pub mod fuzzing;
 pub mod gitcrypt;
 pub mod hook;
 pub mod key;

@@ -1,7 +1,10 @@
 //! Arbitrary bytes as a stored blob, decrypted with a fixed key (see
-//! `git_secret::fuzzing::blob`).
+//! `blob` in `fuzz/bodies.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| git_secret::fuzzing::blob(data));
+#[path = "../bodies.rs"]
+mod bodies;
+
+fuzz_target!(|data: &[u8]| bodies::blob(data));

@@ -1,6 +1,9 @@
-//! Arbitrary bytes as a key file (see `git_secret::fuzzing::key_file`).
+//! Arbitrary bytes as a key file (see `key_file` in `fuzz/bodies.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| git_secret::fuzzing::key_file(data));
+#[path = "../bodies.rs"]
+mod bodies;
+
+fuzz_target!(|data: &[u8]| bodies::key_file(data));

@@ -1,7 +1,10 @@
 //! Arbitrary bytes as git's side of a filter-process session (see
-//! `git_secret::fuzzing::pktline`).
+//! `pktline` in `fuzz/bodies.rs`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| git_secret::fuzzing::pktline(data));
+#[path = "../bodies.rs"]
+mod bodies;
+
+fuzz_target!(|data: &[u8]| bodies::pktline(data));

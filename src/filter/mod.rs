@@ -1,6 +1,7 @@
 //! What git runs: clean and smudge (one file, or many through the
 //! long-running process protocol) and textconv.
 
+pub mod client;
 pub mod merge;
 pub mod pktline;
 pub mod process;

@@ -7,16 +7,20 @@
 //! on top of libgit2, and gix-filter's server owns the read/write sequencing,
 //! while we must control exactly when bytes are written (never before the whole
 //! request is read, never an empty `0004` packet, at most 65516 data bytes per
-//! packet). The codec is ~150 lines of blocking `std::io`.
+//! packet). The codec is ~150 lines of blocking `std::io`, plus its [`Error`].
 //!
 //! Strictness: `0001`..`0003` (delim/response-end, unused by this protocol),
 //! lengths above 65520, non-hex lengths, EOF inside a packet and the empty data
-//! packet `0004` are all rejected with [`io::ErrorKind::InvalidData`]. Git never
+//! packet `0004` are all rejected with an [`Error`] whose
+//! [`kind`](Error::kind) is [`io::ErrorKind::InvalidData`]. Git never
 //! sends `0004` (its own reader would take it for end-of-content and then
 //! misparse the rest), so we treat it as a malformed stream rather than guess.
+//! The [`Writer`] side stays plain `io::Result`: it is an `io::Write` adapter.
 //!
 //! Neither side buffers: wrap unbuffered streams in `BufReader`/`BufWriter`.
 
+use std::error::Error as StdError;
+use std::fmt;
 use std::io::{self, Read, Write};
 
 /// Largest payload of one packet (`LARGE_PACKET_DATA_MAX` in git).
@@ -32,36 +36,118 @@ pub enum Packet {
     Data(Vec<u8>),
 }
 
-fn invalid(msg: impl Into<String>) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+/// Why reading packets failed: a malformed stream, or the stream itself.
+#[derive(Debug)]
+pub enum Error {
+    /// The 4 length bytes are not hex digits.
+    BadHeader([u8; 4]),
+    /// `0001`..`0003` (delim, response-end): the value is the length.
+    SpecialPacket(usize),
+    /// `0004`, an empty data packet.
+    EmptyPacket,
+    /// A length above [`MAX_PACKET`].
+    TooLong(usize),
+    /// EOF after some but not all of the 4 header bytes.
+    EndedInHeader,
+    /// EOF inside a packet's payload.
+    EndedInPacket,
+    /// EOF where a list needs its flush.
+    EndedInList,
+    /// EOF where content needs its flush.
+    EndedInContent,
+    /// Reading the stream, or writing content to its sink, failed.
+    Io(io::Error),
+}
+
+impl Error {
+    /// [`io::ErrorKind::InvalidData`] for a malformed stream, else the I/O error's kind.
+    pub fn kind(&self) -> io::ErrorKind {
+        match self {
+            Error::Io(e) => e.kind(),
+            _ => io::ErrorKind::InvalidData,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadHeader(hdr) => write!(
+                f,
+                "pkt-line: bad length header {:?}",
+                String::from_utf8_lossy(hdr)
+            )?,
+            Error::SpecialPacket(len) => {
+                write!(f, "pkt-line: unsupported special packet {len:04x}")?
+            }
+            Error::EmptyPacket => f.write_str("pkt-line: empty data packet 0004")?,
+            Error::TooLong(len) => write!(f, "pkt-line: packet length {len} exceeds {MAX_PACKET}")?,
+            Error::EndedInHeader => f.write_str("pkt-line: stream ended inside a packet header")?,
+            Error::EndedInPacket => f.write_str("pkt-line: stream ended inside a packet")?,
+            Error::EndedInList => f.write_str("pkt-line: stream ended inside a list")?,
+            Error::EndedInContent => f.write_str("pkt-line: stream ended inside content")?,
+            Error::Io(e) => write!(f, "{e}")?,
+        }
+        write_causes(self, f)
+    }
+}
+
+impl StdError for Error {
+    /// An I/O error is passed through as it is: its own causes, not itself.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Io(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        match e {
+            Error::Io(e) => e,
+            other => io::Error::new(io::ErrorKind::InvalidData, other),
+        }
+    }
+}
+
+/// With `{:#}`, appends the causes of `error` as `: cause`, the way anyhow's
+/// `{:#}` prints a chain, so a typed error reads the same printed directly or
+/// through anyhow (which prints each level with `{}`).
+pub(crate) fn write_causes(error: &dyn StdError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if f.alternate() {
+        let mut cause = error.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+    }
+    Ok(())
 }
 
 /// Header of the next packet: `None` = flush, `Some(n)` = `n` payload bytes (1..=MAX_DATA).
-fn parse_header(hdr: [u8; 4]) -> io::Result<Option<usize>> {
+fn parse_header(hdr: [u8; 4]) -> Result<Option<usize>, Error> {
     let mut len = 0usize;
     for &b in &hdr {
         let digit = match b {
             b'0'..=b'9' => b - b'0',
             b'a'..=b'f' => b - b'a' + 10,
             b'A'..=b'F' => b - b'A' + 10,
-            _ => {
-                return Err(invalid(format!(
-                    "pkt-line: bad length header {:?}",
-                    String::from_utf8_lossy(&hdr)
-                )))
-            }
+            _ => return Err(Error::BadHeader(hdr)),
         };
         len = len * 16 + usize::from(digit);
     }
     match len {
         0 => Ok(None),
-        1..=3 => Err(invalid(format!(
-            "pkt-line: unsupported special packet {len:04x}"
-        ))),
-        4 => Err(invalid("pkt-line: empty data packet 0004")),
-        _ if len > MAX_PACKET => Err(invalid(format!(
-            "pkt-line: packet length {len} exceeds {MAX_PACKET}"
-        ))),
+        1..=3 => Err(Error::SpecialPacket(len)),
+        4 => Err(Error::EmptyPacket),
+        _ if len > MAX_PACKET => Err(Error::TooLong(len)),
         _ => Ok(Some(len - 4)),
     }
 }
@@ -86,34 +172,34 @@ impl<R: Read> Reader<R> {
 
     /// `Ok(None)` = clean EOF before the first header byte; `Ok(Some(None))` = flush;
     /// `Ok(Some(Some(n)))` = data packet with `n` payload bytes still to read.
-    fn read_header(&mut self) -> io::Result<Option<Option<usize>>> {
+    fn read_header(&mut self) -> Result<Option<Option<usize>>, Error> {
         let mut hdr = [0u8; 4];
         let mut filled = 0;
         while filled < hdr.len() {
             match self.inner.read(&mut hdr[filled..]) {
                 Ok(0) if filled == 0 => return Ok(None),
-                Ok(0) => return Err(invalid("pkt-line: stream ended inside a packet header")),
+                Ok(0) => return Err(Error::EndedInHeader),
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(Error::Io(e)),
             }
         }
         parse_header(hdr).map(Some)
     }
 
-    fn read_payload(&mut self, len: usize) -> io::Result<()> {
+    fn read_payload(&mut self, len: usize) -> Result<(), Error> {
         self.buf.resize(len, 0);
         self.inner.read_exact(&mut self.buf).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
-                invalid("pkt-line: stream ended inside a packet")
+                Error::EndedInPacket
             } else {
-                e
+                Error::Io(e)
             }
         })
     }
 
     /// Next packet; `Ok(None)` only for EOF exactly at a packet boundary.
-    pub fn read_packet(&mut self) -> io::Result<Option<Packet>> {
+    pub fn read_packet(&mut self) -> Result<Option<Packet>, Error> {
         match self.read_header()? {
             None => Ok(None),
             Some(None) => Ok(Some(Packet::Flush)),
@@ -126,9 +212,9 @@ impl<R: Read> Reader<R> {
 
     /// Next text line with one trailing LF removed; `Ok(None)` = flush.
     /// EOF is an error here (a list must end with a flush).
-    pub fn read_text_line(&mut self) -> io::Result<Option<Vec<u8>>> {
+    pub fn read_text_line(&mut self) -> Result<Option<Vec<u8>>, Error> {
         match self.read_packet()? {
-            None => Err(invalid("pkt-line: stream ended inside a list")),
+            None => Err(Error::EndedInList),
             Some(Packet::Flush) => Ok(None),
             Some(Packet::Data(line)) => Ok(Some(strip_lf(line))),
         }
@@ -136,11 +222,11 @@ impl<R: Read> Reader<R> {
 
     /// Copies data packets to `out` until a flush; returns the byte count.
     /// EOF before the flush is an error.
-    pub fn read_content_to(&mut self, out: &mut impl Write) -> io::Result<u64> {
+    pub fn read_content_to(&mut self, out: &mut impl Write) -> Result<u64, Error> {
         let mut total = 0u64;
         loop {
             match self.read_header()? {
-                None => return Err(invalid("pkt-line: stream ended inside content")),
+                None => return Err(Error::EndedInContent),
                 Some(None) => return Ok(total),
                 Some(Some(len)) => {
                     self.read_payload(len)?;

@@ -17,10 +17,17 @@
 //!   negotiated capabilities, and we cannot tell whether content would follow)
 //!   or EOF inside a request is fatal: `serve` returns `Err` and the caller exits.
 //!   EOF between requests is the normal end.
+//!
+//! Errors are typed per operation ([`HandshakeError`], [`RequestError`], and
+//! [`Error`] for a whole session). Only the [`Handler`] returns
+//! `anyhow::Result`: its errors are the application's, and the server merely
+//! prints them and answers `status=error`. Git's side of a session, which
+//! the tests use, is [`super::client`].
 
-use super::pktline::{strip_lf, Packet, Reader, Writer, MAX_DATA};
+use super::pktline::{self, strip_lf, write_causes, Packet, Reader, Writer, MAX_DATA};
 use super::spool::Spool;
-use anyhow::{anyhow, bail, Context, Result};
+use std::error::Error as StdError;
+use std::fmt;
 use std::io::{self, Read, Seek, Write};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +53,160 @@ pub struct Request {
 }
 
 /// Filters one file: reads its content from the spool, writes the result.
-pub type Handler<'a> = dyn FnMut(&Request, &mut Spool, &mut dyn Write) -> Result<()> + 'a;
+pub type Handler<'a> = dyn FnMut(&Request, &mut Spool, &mut dyn Write) -> anyhow::Result<()> + 'a;
+
+/// Which list of the handshake was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeList {
+    /// `git-filter-client` and the versions.
+    Welcome,
+    /// The `capability=` lines.
+    Capabilities,
+}
+
+/// Why the handshake failed.
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// A list of the handshake could not be read.
+    Read {
+        list: HandshakeList,
+        error: pktline::Error,
+    },
+    /// The welcome list does not start with `git-filter-client`: the line
+    /// (quoted, at most 100 bytes), or `None` for an empty list.
+    NotAClient(Option<String>),
+    /// Git offers no version 2: the versions it offers, quoted, at most 100 bytes each.
+    NoVersion2(Vec<String>),
+    /// Git offers neither `clean` nor `smudge`.
+    NoCapability,
+    /// Writing our side of the handshake failed.
+    Write(io::Error),
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandshakeError::Read { list, .. } => f.write_str(match list {
+                HandshakeList::Welcome => "while reading the handshake",
+                HandshakeList::Capabilities => "while reading capabilities",
+            })?,
+            HandshakeError::NotAClient(Some(line)) => {
+                write!(f, "expected `git-filter-client` from git, got {line}")?
+            }
+            HandshakeError::NotAClient(None) => {
+                f.write_str("expected `git-filter-client` from git, got an empty list")?
+            }
+            HandshakeError::NoVersion2(offered) => write!(
+                f,
+                "git offers filter protocol version(s) [{}]; only version 2 is supported",
+                offered.join(", ")
+            )?,
+            HandshakeError::NoCapability => {
+                f.write_str("git offered neither the `clean` nor the `smudge` capability")?
+            }
+            HandshakeError::Write(e) => write!(f, "{e}")?,
+        }
+        write_causes(self, f)
+    }
+}
+
+impl StdError for HandshakeError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            HandshakeError::Read { error, .. } => Some(error),
+            HandshakeError::Write(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for HandshakeError {
+    fn from(e: io::Error) -> HandshakeError {
+        HandshakeError::Write(e)
+    }
+}
+
+/// Why a request could not be read. All of these end the session.
+#[derive(Debug)]
+pub enum RequestError {
+    /// The request's keys could not be read.
+    Read(pktline::Error),
+    /// A flush where the keys should start.
+    Empty,
+    /// A `command=` other than `clean` or `smudge` (quoted, at most 100 bytes).
+    UnsupportedCommand(String),
+    /// No `command=` key.
+    NoCommand,
+    /// No `pathname=` key.
+    NoPathname,
+    /// The content of the file (its path quoted, at most 100 bytes) could not be read.
+    Content {
+        pathname: String,
+        error: pktline::Error,
+    },
+    /// The spooled content could not be rewound.
+    Spool(io::Error),
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Read(_) => f.write_str("while reading a request")?,
+            RequestError::Empty => f.write_str("git sent an empty request (flush without keys)")?,
+            RequestError::UnsupportedCommand(command) => {
+                write!(f, "git sent unsupported command={command}")?
+            }
+            RequestError::NoCommand => f.write_str("git sent a request without `command=`")?,
+            RequestError::NoPathname => f.write_str("git sent a request without `pathname=`")?,
+            RequestError::Content { pathname, .. } => {
+                write!(f, "while reading the content of {pathname}")?
+            }
+            RequestError::Spool(e) => write!(f, "{e}")?,
+        }
+        write_causes(self, f)
+    }
+}
+
+impl StdError for RequestError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            RequestError::Read(e) | RequestError::Content { error: e, .. } => Some(e),
+            RequestError::Spool(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+/// Why [`serve`] stopped.
+#[derive(Debug)]
+pub enum Error {
+    Handshake(HandshakeError),
+    Request(RequestError),
+    /// Writing a response failed.
+    Write(io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Handshake(_) => f.write_str("filter protocol handshake failed")?,
+            Error::Request(e) => write!(f, "{e}")?,
+            Error::Write(e) => write!(f, "{e}")?,
+        }
+        write_causes(self, f)
+    }
+}
+
+impl StdError for Error {
+    /// A request or write error is passed through as it is: its causes, not itself.
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Error::Handshake(e) => Some(e),
+            Error::Request(e) => e.source(),
+            Error::Write(e) => e.source(),
+        }
+    }
+}
 
 /// Quotes (and truncates) protocol bytes for error messages.
 fn show(bytes: &[u8]) -> String {
@@ -56,12 +216,9 @@ fn show(bytes: &[u8]) -> String {
 }
 
 /// Reads a list of text lines up to its flush.
-fn read_list<R: Read>(reader: &mut Reader<R>, what: &str) -> Result<Vec<Vec<u8>>> {
+fn read_list<R: Read>(reader: &mut Reader<R>) -> Result<Vec<Vec<u8>>, pktline::Error> {
     let mut lines = Vec::new();
-    while let Some(line) = reader
-        .read_text_line()
-        .with_context(|| format!("while reading {what}"))?
-    {
+    while let Some(line) = reader.read_text_line()? {
         lines.push(line);
     }
     Ok(lines)
@@ -71,12 +228,15 @@ fn read_list<R: Read>(reader: &mut Reader<R>, what: &str) -> Result<Vec<Vec<u8>>
 fn handshake<R: Read, W: Write>(
     reader: &mut Reader<R>,
     writer: &mut Writer<W>,
-) -> Result<Vec<Command>> {
-    let welcome = read_list(reader, "the handshake")?;
+) -> Result<Vec<Command>, HandshakeError> {
+    let welcome = read_list(reader).map_err(|error| HandshakeError::Read {
+        list: HandshakeList::Welcome,
+        error,
+    })?;
     match welcome.first() {
         Some(line) if line == b"git-filter-client" => {}
-        Some(line) => bail!("expected `git-filter-client` from git, got {}", show(line)),
-        None => bail!("expected `git-filter-client` from git, got an empty list"),
+        Some(line) => return Err(HandshakeError::NotAClient(Some(show(line)))),
+        None => return Err(HandshakeError::NotAClient(None)),
     }
     let versions: Vec<&[u8]> = welcome[1..]
         .iter()
@@ -84,17 +244,17 @@ fn handshake<R: Read, W: Write>(
         .collect();
     if !versions.iter().any(|v| *v == b"2") {
         let offered: Vec<String> = versions.iter().map(|v| show(v)).collect();
-        bail!(
-            "git offers filter protocol version(s) [{}]; only version 2 is supported",
-            offered.join(", ")
-        );
+        return Err(HandshakeError::NoVersion2(offered));
     }
     writer.write_text("git-filter-server")?;
     writer.write_text("version=2")?;
     writer.write_flush()?;
     writer.flush()?;
 
-    let offered = read_list(reader, "capabilities")?;
+    let offered = read_list(reader).map_err(|error| HandshakeError::Read {
+        list: HandshakeList::Capabilities,
+        error,
+    })?;
     let commands: Vec<Command> = [Command::Clean, Command::Smudge]
         .into_iter()
         .filter(|c| {
@@ -104,7 +264,7 @@ fn handshake<R: Read, W: Write>(
         })
         .collect();
     if commands.is_empty() {
-        bail!("git offered neither the `clean` nor the `smudge` capability");
+        return Err(HandshakeError::NoCapability);
     }
     for c in &commands {
         writer.write_text(&format!("capability={}", c.name()))?;
@@ -115,15 +275,15 @@ fn handshake<R: Read, W: Write>(
 }
 
 /// Reads one whole request; `Ok(None)` at a clean EOF between requests.
-fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spool)>> {
-    let first = match reader.read_packet().context("while reading a request")? {
+fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spool)>, RequestError> {
+    let first = match reader.read_packet().map_err(RequestError::Read)? {
         None => return Ok(None),
-        Some(Packet::Flush) => bail!("git sent an empty request (flush without keys)"),
+        Some(Packet::Flush) => return Err(RequestError::Empty),
         Some(Packet::Data(line)) => strip_lf(line),
     };
     let mut command = None;
     let mut pathname = None;
-    for line in std::iter::once(first).chain(read_list(reader, "a request")?) {
+    for line in std::iter::once(first).chain(read_list(reader).map_err(RequestError::Read)?) {
         // Keys never contain '='; values may.
         let Some(eq) = line.iter().position(|&b| b == b'=') else {
             continue;
@@ -134,20 +294,23 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spoo
                 command = Some(match value {
                     b"clean" => Command::Clean,
                     b"smudge" => Command::Smudge,
-                    other => bail!("git sent unsupported command={}", show(other)),
+                    other => return Err(RequestError::UnsupportedCommand(show(other))),
                 })
             }
             b"pathname" => pathname = Some(String::from_utf8_lossy(value).into_owned()),
             _ => {} // ref, treeish, blob, can-delay, future keys
         }
     }
-    let command = command.ok_or_else(|| anyhow!("git sent a request without `command=`"))?;
-    let pathname = pathname.ok_or_else(|| anyhow!("git sent a request without `pathname=`"))?;
+    let command = command.ok_or(RequestError::NoCommand)?;
+    let pathname = pathname.ok_or(RequestError::NoPathname)?;
     let mut content = Spool::new();
     reader
         .read_content_to(&mut content)
-        .with_context(|| format!("while reading the content of {}", show(pathname.as_bytes())))?;
-    content.rewind()?;
+        .map_err(|error| RequestError::Content {
+            pathname: show(pathname.as_bytes()),
+            error,
+        })?;
+    content.rewind().map_err(RequestError::Spool)?;
     Ok(Some((Request { command, pathname }, content)))
 }
 
@@ -161,7 +324,7 @@ struct Response<'a, W: Write> {
 
 impl<W: Write> Response<'_, W> {
     /// Ends the response after the handler returned `result`.
-    fn finish(mut self, result: &Result<()>) -> io::Result<()> {
+    fn finish(mut self, result: &anyhow::Result<()>) -> io::Result<()> {
         match (result.is_ok(), self.started) {
             (true, _) => {
                 self.start()?;
@@ -224,11 +387,15 @@ impl<W: Write> Write for Response<'_, W> {
 /// Runs the protocol on `input`/`output` (git's pipes: wrap stdout in a
 /// `BufWriter`; it is flushed after every response) until git closes `input`.
 /// `handler` maps one file's content to the filtered content.
-pub fn serve<R: Read, W: Write>(input: R, output: W, handler: &mut Handler<'_>) -> Result<()> {
+pub fn serve<R: Read, W: Write>(
+    input: R,
+    output: W,
+    handler: &mut Handler<'_>,
+) -> Result<(), Error> {
     let mut reader = Reader::new(input);
     let mut writer = Writer::new(output);
-    handshake(&mut reader, &mut writer).context("filter protocol handshake failed")?;
-    while let Some((request, mut content)) = read_request(&mut reader)? {
+    handshake(&mut reader, &mut writer).map_err(Error::Handshake)?;
+    while let Some((request, mut content)) = read_request(&mut reader).map_err(Error::Request)? {
         let mut response = Response {
             writer: &mut writer,
             started: false,
@@ -241,7 +408,7 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, handler: &mut Handler<'_>) 
             // Ignore failures to report: stdout carries the protocol, not stderr.
             let _ = writeln!(io::stderr().lock(), "git-secret: {path}: {msg}");
         }
-        response.finish(&result)?;
+        response.finish(&result).map_err(Error::Write)?;
     }
     Ok(())
 }
@@ -249,43 +416,15 @@ pub fn serve<R: Read, W: Write>(input: R, output: W, handler: &mut Handler<'_>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::client::{ClientReader, ClientWriter};
     use crate::filter::pktline::MAX_DATA;
+    use anyhow::anyhow;
 
-    /// Builds git's side of a session.
-    struct Git(Writer<Vec<u8>>);
-
-    impl Git {
-        fn new() -> Self {
-            Git(Writer::new(Vec::new()))
-        }
-        fn lines(mut self, lines: &[&str]) -> Self {
-            for line in lines {
-                self.0.write_text(line).unwrap();
-            }
-            self.0.write_flush().unwrap();
-            self
-        }
-        fn handshake(self) -> Self {
-            self.lines(&["git-filter-client", "version=2"]).lines(&[
-                "capability=clean",
-                "capability=smudge",
-                "capability=delay",
-            ])
-        }
-        fn request(mut self, command: &str, path: &str, extra: &[&str], content: &[u8]) -> Self {
-            let mut lines = vec![format!("command={command}"), format!("pathname={path}")];
-            lines.extend(extra.iter().map(|s| s.to_string()));
-            for line in &lines {
-                self.0.write_text(line).unwrap();
-            }
-            self.0.write_flush().unwrap();
-            self.0.write_content(content).unwrap();
-            self.0.write_flush().unwrap();
-            self
-        }
-        fn bytes(self) -> Vec<u8> {
-            self.0.into_inner()
-        }
+    /// Git's side of a session, as `build` writes it with the shared client.
+    fn git(build: impl FnOnce(&mut ClientWriter<Vec<u8>>) -> io::Result<()>) -> Vec<u8> {
+        let mut git = ClientWriter::new(Vec::new());
+        build(&mut git).expect("a Vec takes any packet of our test sessions");
+        git.into_inner()
     }
 
     /// Parses the filter's output into text lines / "<flush>" / "<N bytes>".
@@ -314,7 +453,7 @@ mod tests {
         content: Vec<u8>,
     }
 
-    fn run(input: &[u8]) -> (Result<()>, Vec<u8>, Vec<Seen>) {
+    fn run(input: &[u8]) -> (Result<(), Error>, Vec<u8>, Vec<Seen>) {
         let mut seen = Vec::new();
         let mut out = Vec::new();
         let result = serve(input, &mut out, &mut |req, spool, response| {
@@ -351,10 +490,10 @@ mod tests {
     #[test]
     fn full_session() {
         let big: Vec<u8> = (0..2 * MAX_DATA + 3).map(|i| i as u8).collect();
-        let input = Git::new()
-            .handshake()
-            .request("clean", "secrets/a", &[], b"hello")
-            .request(
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "secrets/a", &[], b"hello")?;
+            git.request(
                 "smudge",
                 "secrets/b",
                 &[
@@ -364,10 +503,10 @@ mod tests {
                     "can-delay=1",
                 ],
                 b"dlrow",
-            )
-            .request("clean", "secrets/empty", &[], b"")
-            .request("clean", "big", &[], &big)
-            .bytes();
+            )?;
+            git.request("clean", "secrets/empty", &[], b"")?;
+            git.request("clean", "big", &[], &big)
+        });
         let (result, out, seen) = run(&input);
         result.unwrap();
         let mut expected: Vec<String> = HANDSHAKE_REPLY.iter().map(|s| s.to_string()).collect();
@@ -391,21 +530,18 @@ mod tests {
         assert_eq!(seen[3].content, big);
 
         // Content bytes are the handler's output.
-        let mut r = Reader::new(&out[..]);
-        for _ in 0..HANDSHAKE_REPLY.len() + 2 {
-            r.read_packet().unwrap();
-        }
-        let mut content = Vec::new();
-        r.read_content_to(&mut content).unwrap();
+        let mut filter = ClientReader::new(&out[..]);
+        filter.handshake().unwrap();
+        let content = filter.response().unwrap().unwrap().content.unwrap();
         assert_eq!(content, b"olleh!");
     }
 
     #[test]
     fn empty_result_is_status_flush_flush_flush() {
-        let input = Git::new()
-            .handshake()
-            .request("smudge", "e", &[], b"")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("smudge", "e", &[], b"")
+        });
         let (result, out, _) = run(&input);
         result.unwrap();
         assert!(out.ends_with(b"0013status=success\n000000000000"));
@@ -413,10 +549,10 @@ mod tests {
 
     #[test]
     fn error_after_partial_output_ends_with_status_error() {
-        let input = Git::new()
-            .handshake()
-            .request("smudge", "a", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("smudge", "a", &[], b"x")
+        });
         let mut out = Vec::new();
         serve(&input[..], &mut out, &mut |_, _, response| {
             response.write_all(b"partial")?;
@@ -439,11 +575,11 @@ mod tests {
 
     #[test]
     fn handler_error_then_success() {
-        let input = Git::new()
-            .handshake()
-            .request("clean", "secrets/a", &[], b"FAIL me")
-            .request("clean", "secrets/b", &[], b"ok")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "secrets/a", &[], b"FAIL me")?;
+            git.request("clean", "secrets/b", &[], b"ok")
+        });
         let (result, out, seen) = run(&input);
         result.unwrap();
         assert_eq!(seen.len(), 2);
@@ -464,29 +600,29 @@ mod tests {
 
     #[test]
     fn pathname_with_newline_and_equals() {
-        let input = Git::new()
-            .handshake()
-            .request("clean", "dir/a=b\nc=d\n", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "dir/a=b\nc=d\n", &[], b"x")
+        });
         let (result, _, seen) = run(&input);
         result.unwrap();
         // write_text added one LF; exactly that one is stripped.
         assert_eq!(seen[0].pathname, "dir/a=b\nc=d\n");
 
-        let input = Git::new()
-            .handshake()
-            .request("clean", "new\nline", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.handshake()?;
+            git.request("clean", "new\nline", &[], b"x")
+        });
         assert_eq!(run(&input).2[0].pathname, "new\nline");
     }
 
     #[test]
     fn only_offered_capabilities_are_accepted() {
-        let input = Git::new()
-            .lines(&["git-filter-client", "version=2"])
-            .lines(&["capability=clean", "capability=delay", "other"])
-            .request("clean", "a", &[], b"x")
-            .bytes();
+        let input = git(|git| {
+            git.welcome()?;
+            git.list(&["capability=clean", "capability=delay", "other"])?;
+            git.request("clean", "a", &[], b"x")
+        });
         let (result, out, _) = run(&input);
         result.unwrap();
         assert_eq!(
@@ -500,19 +636,17 @@ mod tests {
             ]
         );
 
-        let input = Git::new()
-            .lines(&["git-filter-client", "version=2"])
-            .lines(&["capability=delay"])
-            .bytes();
+        let input = git(|git| {
+            git.welcome()?;
+            git.list(&["capability=delay"])
+        });
         let err = run(&input).0.unwrap_err();
         assert!(format!("{err:#}").contains("neither"), "{err:#}");
     }
 
     #[test]
     fn version_list_without_2() {
-        let input = Git::new()
-            .lines(&["git-filter-client", "version=1", "version=3"])
-            .bytes();
+        let input = git(|git| git.list(&["git-filter-client", "version=1", "version=3"]));
         let (result, out, _) = run(&input);
         let err = format!("{:#}", result.unwrap_err());
         assert!(err.contains("only version 2"), "{err}");
@@ -523,14 +657,10 @@ mod tests {
     fn bad_handshakes() {
         for input in [
             Vec::new(),
-            Git::new()
-                .lines(&["git-filter-server", "version=2"])
-                .bytes(),
-            Git::new().lines(&[]).bytes(),
+            git(|git| git.list(&["git-filter-server", "version=2"])),
+            git(|git| git.list(&[])),
             b"0016git-filter-client\n000eversion=2\n".to_vec(),
-            Git::new()
-                .lines(&["git-filter-client", "version=2"])
-                .bytes(),
+            git(|git| git.welcome()),
         ] {
             let (result, _, seen) = run(&input);
             assert!(result.is_err(), "{input:?}");
@@ -540,7 +670,7 @@ mod tests {
 
     #[test]
     fn eof_after_handshake_is_clean() {
-        let (result, out, seen) = run(&Git::new().handshake().bytes());
+        let (result, out, seen) = run(&git(|git| git.handshake()));
         result.unwrap();
         assert!(seen.is_empty());
         assert_eq!(transcript(&out), HANDSHAKE_REPLY);
@@ -548,11 +678,11 @@ mod tests {
 
     #[test]
     fn truncated_streams_are_errors_without_calling_the_handler_early() {
-        let full = Git::new()
-            .handshake()
-            .request("clean", "a", &["blob=1234"], b"some content")
-            .bytes();
-        let handshake_len = Git::new().handshake().bytes().len();
+        let full = git(|git| {
+            git.handshake()?;
+            git.request("clean", "a", &["blob=1234"], b"some content")
+        });
+        let handshake_len = git(|git| git.handshake()).len();
         for cut in handshake_len + 1..full.len() {
             let (result, out, seen) = run(&full[..cut]);
             let err = result.expect_err("truncated stream accepted");
@@ -569,30 +699,25 @@ mod tests {
 
     #[test]
     fn protocol_violations_in_requests() {
-        let base = Git::new().handshake();
+        let base = git(|git| git.handshake());
         for input in [
-            base.bytes()
-                .into_iter()
-                .chain(*b"0000")
-                .collect::<Vec<u8>>(),
-            Git::new()
-                .handshake()
-                .request("list_available_blobs", "a", &[], b"")
-                .bytes(),
-            Git::new()
-                .handshake()
-                .lines(&["pathname=a"])
-                .lines(&[])
-                .bytes(),
-            Git::new()
-                .handshake()
-                .lines(&["command=clean"])
-                .lines(&[])
-                .bytes(),
-            Git::new()
-                .handshake()
-                .bytes()
-                .into_iter()
+            base.iter().copied().chain(*b"0000").collect::<Vec<u8>>(),
+            git(|git| {
+                git.handshake()?;
+                git.request("list_available_blobs", "a", &[], b"")
+            }),
+            git(|git| {
+                git.handshake()?;
+                git.list(&["pathname=a"])?;
+                git.list(&[])
+            }),
+            git(|git| {
+                git.handshake()?;
+                git.list(&["command=clean"])?;
+                git.list(&[])
+            }),
+            base.iter()
+                .copied()
                 .chain(*b"0013command=clean\n0004")
                 .collect(),
         ] {
@@ -613,7 +738,7 @@ mod tests {
                 Ok(())
             }
         }
-        let input = Git::new().handshake().bytes();
+        let input = git(|git| git.handshake());
         assert!(serve(&input[..], Broken, &mut |_, _, _| Ok(())).is_err());
     }
 }

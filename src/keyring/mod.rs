@@ -151,7 +151,7 @@ pub fn read_key_file(path: &str, reporter: &Reporter) -> Result<KeyFile> {
         fs::read(path).with_context(|| format!("cannot read key file {path}"))?
     });
     let source = if path == "-" { "standard input" } else { path };
-    parse_key_file_all(&bytes, source)
+    Ok(parse_key_file_all(&bytes, source)?)
 }
 
 #[cfg(unix)]

@@ -4,10 +4,10 @@
 //! directory or FIFO given as key file, and a tampered blob smudged by the
 //! real binary.
 
+use crate::fuzzing;
 use crate::harness::*;
 use git_secret::crypto::{KeyId, Subkeys, TAG_LEN};
 use git_secret::format::{self, FormatError, Header, CHUNK_LEN, HEADER_LEN, MAGIC};
-use git_secret::fuzzing;
 use git_secret::key::{format_key_file, parse_key_file, Key};
 use std::fs;
 use std::path::{Path, PathBuf};

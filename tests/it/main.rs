@@ -1,6 +1,8 @@
 //! One integration test binary: real git, temporary repositories, our binary.
 
 mod faults;
+#[path = "../../fuzz/bodies.rs"]
+mod fuzzing;
 mod gitcrypt;
 mod guard;
 mod harness;

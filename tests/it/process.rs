@@ -1,7 +1,7 @@
 //! The long-running filter process, driven directly (as git would) and by git.
 
 use crate::harness::*;
-use git_secret::filter::pktline::{Packet, Reader, Writer};
+use git_secret::filter::client::{ClientReader, ClientWriter};
 
 const SIZES: [usize; 7] = [0, 1, 65535, 65536, 65537, 3 * 65536 + 5, 1 << 20];
 
@@ -21,49 +21,25 @@ fn repo(sandbox: &Sandbox) -> Repo<'_> {
 
 /// git's side of a session: handshake, then one request per (command, path, content).
 fn session(requests: &[(&str, &str, &[u8])]) -> Vec<u8> {
-    let mut git = Writer::new(Vec::new());
-    for line in ["git-filter-client", "version=2"] {
-        git.write_text(line).unwrap();
-    }
-    git.write_flush().unwrap();
-    for line in ["capability=clean", "capability=smudge", "capability=delay"] {
-        git.write_text(line).unwrap();
-    }
-    git.write_flush().unwrap();
+    let mut git = ClientWriter::new(Vec::new());
+    git.handshake().unwrap();
     for (command, path, content) in requests {
-        git.write_text(&format!("command={command}")).unwrap();
-        git.write_text(&format!("pathname={path}")).unwrap();
-        git.write_flush().unwrap();
-        git.write_content(content).unwrap();
-        git.write_flush().unwrap();
+        git.request(command, path, &[], content).unwrap();
     }
     git.into_inner()
 }
 
 /// The responses after the handshake: (status, content) per request.
 fn responses(out: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut reader = Reader::new(out);
-    let mut lists = 0;
-    while lists < 2 {
-        if reader.read_packet().unwrap() == Some(Packet::Flush) {
-            lists += 1;
-        }
-    }
+    let mut filter = ClientReader::new(out);
+    filter.handshake().unwrap();
     let mut result = Vec::new();
-    while let Some(status) = reader.read_text_line().unwrap_or(None) {
-        let status = String::from_utf8(status).unwrap();
-        assert_eq!(reader.read_packet().unwrap(), Some(Packet::Flush));
-        if status == "status=error" {
-            result.push((status, Vec::new()));
-            continue;
-        }
-        let mut content = Vec::new();
-        reader.read_content_to(&mut content).unwrap();
-        let mut trailer = Vec::new();
-        while let Some(line) = reader.read_text_line().unwrap() {
-            trailer.push(String::from_utf8(line).unwrap());
-        }
-        result.push((trailer.pop().unwrap_or(status), content));
+    while let Some(response) = filter.response().unwrap() {
+        // One status line, then the flush.
+        assert_eq!(response.status.len(), 1, "{response:?}");
+        let status = response.trailer.last().unwrap_or(&response.status[0]);
+        let status = String::from_utf8(status.clone()).unwrap();
+        result.push((status, response.content.unwrap_or_default()));
     }
     result
 }

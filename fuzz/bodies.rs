@@ -2,19 +2,26 @@
 //! functions, so the normal test suite (`tests/it/hostile.rs`) runs exactly the
 //! same checks on the committed corpora (`fuzz/corpus/<target>/`).
 //!
+//! Not part of the library: each fuzz target and `tests/it/main.rs` include
+//! this file with `#[path = ...] mod`, so the release build carries none of it.
+//! It uses only the library's public API (and `base64ct`, `zeroize`).
+//!
 //! Each function takes arbitrary bytes and panics when an invariant breaks;
-//! a panic is what the fuzzer reports as a finding. Not a stable API.
+//! a panic is what the fuzzer reports as a finding.
+// Each fuzz target uses one body; the test suite uses all of them.
+#![allow(dead_code)]
 
-use crate::crypto::{Subkeys, KEY_LEN, TAG_LEN};
-use crate::filter::pktline::{Packet, Reader, Writer, MAX_DATA};
-use crate::filter::process::{serve, Command, Request};
-use crate::filter::spool::Spool;
-use crate::filter::Filter;
-use crate::format::{self, FormatError, Header, CHUNK_LEN, HEADER_LEN, MAGIC};
-use crate::key::{self, Key};
-use crate::keyring::Keyring;
-use crate::report::Reporter;
 use base64ct::{Base64, Encoding};
+use git_secret::crypto::{Subkeys, KEY_LEN, TAG_LEN};
+use git_secret::filter::client::ClientReader;
+use git_secret::filter::pktline::{Packet, Reader, Writer, MAX_DATA};
+use git_secret::filter::process::{serve, Command, Request};
+use git_secret::filter::spool::Spool;
+use git_secret::filter::Filter;
+use git_secret::keyring::Keyring;
+use git_secret::report::Reporter;
+use git_secret::format::{self, FormatError, Header, CHUNK_LEN, HEADER_LEN, MAGIC};
+use git_secret::key::{self, Key};
 use std::io::{Read, Write};
 use zeroize::Zeroizing;
 
@@ -45,7 +52,7 @@ pub fn encrypt(plaintext: &[u8]) -> Vec<u8> {
 fn decode<'k>(
     header: &Header,
     data: &[u8],
-    find_key: impl FnOnce(&crate::crypto::KeyId) -> Option<&'k Subkeys>,
+    find_key: impl FnOnce(&git_secret::crypto::KeyId) -> Option<&'k Subkeys>,
 ) -> (Result<(), FormatError>, Vec<u8>) {
     let mut out = Vec::new();
     let result = format::decrypt(header, find_key, &mut &data[HEADER_LEN..], &mut out);
@@ -215,7 +222,7 @@ fn is_base64_char(b: u8) -> bool {
 /// a run of base64 characters.
 fn key_materials(data: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
-    let mut buf = [0u8; crate::gitcrypt::MATERIAL_LEN];
+    let mut buf = [0u8; git_secret::gitcrypt::MATERIAL_LEN];
     let mut try_decode = |window: &[u8], bytes: usize, found: &mut Vec<String>| {
         let Ok(text) = std::str::from_utf8(window) else {
             return;
@@ -236,7 +243,7 @@ fn key_materials(data: &[u8]) -> Vec<String> {
         if data.len() >= LONG && (starts_run || ends_run) {
             try_decode(
                 &data[i..i + LONG],
-                crate::gitcrypt::MATERIAL_LEN,
+                git_secret::gitcrypt::MATERIAL_LEN,
                 &mut found,
             );
         }
@@ -376,11 +383,9 @@ pub fn pktline(data: &[u8]) {
         assert!(result.is_err() && seen.is_empty(), "no capabilities sent");
         return;
     }
-    let mut capabilities = Vec::new();
-    let mut reader = Reader::new(&mut rest);
-    while let Some(line) = reader.read_text_line().expect("capability list") {
-        capabilities.push(line);
-    }
+    let capabilities = ClientReader::new(&mut rest)
+        .list()
+        .expect("capability list");
     assert!(
         capabilities == [b"capability=clean".to_vec(), b"capability=smudge".to_vec()]
             || capabilities == [b"capability=clean".to_vec()]
