@@ -53,7 +53,7 @@ impl GitCryptKey {
         version: u32,
         material: Zeroizing<[u8; MATERIAL_LEN]>,
     ) -> Result<GitCryptKey> {
-        crate::key::validate_name(name)?;
+        crate::keyname::validate_name(name)?;
         let mut id = KeyId([0; crate::crypto::KEY_ID_LEN]);
         Hkdf::<Sha256>::new(Some(b"git-secret v1"), material.as_ref())
             .expand(b"git-secret v1 git-crypt key id", &mut id.0)
@@ -134,7 +134,7 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<GitCryptKey>> {
             let mut material = Zeroizing::new([0u8; MATERIAL_LEN]);
             material.copy_from_slice(bytes);
             return Ok(vec![GitCryptKey::new(
-                crate::key::DEFAULT_NAME,
+                crate::keyname::DEFAULT_NAME,
                 0,
                 material,
             )?]);
@@ -150,7 +150,7 @@ pub fn parse_key_file(bytes: &[u8], source: &str) -> Result<Vec<GitCryptKey>> {
     if format != 2 {
         bail!("{source}: git-crypt key format version {format} is not supported (only 2)");
     }
-    let mut name = crate::key::DEFAULT_NAME.to_owned();
+    let mut name = crate::keyname::DEFAULT_NAME.to_owned();
     while let Some((id, data)) = reader.field()? {
         match id {
             1 => {

@@ -21,6 +21,7 @@ pub mod format;
 pub mod gitcrypt;
 pub mod hook;
 pub mod key;
+pub mod keyname;
 pub mod keyring;
 pub mod pipeline;
 pub mod recipients;
