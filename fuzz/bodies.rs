@@ -18,10 +18,10 @@ use git_secret::filter::pktline::{Packet, Reader, Writer, MAX_DATA};
 use git_secret::filter::process::{serve, Command, Request};
 use git_secret::filter::spool::Spool;
 use git_secret::filter::Filter;
-use git_secret::keyring::Keyring;
-use git_secret::report::Reporter;
 use git_secret::format::{self, FormatError, Header, CHUNK_LEN, HEADER_LEN, MAGIC};
 use git_secret::key::{self, Key};
+use git_secret::keyring::Keyring;
+use git_secret::report::Reporter;
 use std::io::{Read, Write};
 use zeroize::Zeroizing;
 

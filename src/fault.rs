@@ -2,6 +2,9 @@
 //! `GIT_SECRET_FAULT=<point>` makes the process die (as if killed) or an I/O
 //! step fail (as if the disk were full) at that named point, so tests can show
 //! that every interruption leaves a repository that a rerun completes.
+//!
+//! `crash_point` is the one place the library ends the process: it stands
+//! for a kill, so it must not unwind or return an error that callers handle.
 
 /// Dies at `point` when `GIT_SECRET_FAULT` names it (debug builds only).
 pub fn crash_point(point: &str) {
