@@ -195,7 +195,8 @@ pub fn blob(data: &[u8]) {
     keyring.insert(key);
     let filter = Filter::new(key::DEFAULT_NAME, keyring, Reporter);
     let mut out = Vec::new();
-    let smudged = filter.smudge("secrets/fuzz", &mut &data[..], &mut out);
+    let path = git_secret::path::GitPath::from("secrets/fuzz");
+    let smudged = filter.smudge(&path, &mut &data[..], &mut out);
     assert_eq!(
         smudged.is_ok(),
         honest.is_ok(),

@@ -3,6 +3,7 @@
 //! check-attr`, so attributes resolve exactly as git resolves them).
 
 use crate::drivers::key_name_of_driver;
+use crate::path::GitPath;
 use crate::repo::Oid;
 use crate::repo::Repo;
 use anyhow::{Context, Result};
@@ -10,7 +11,7 @@ use anyhow::{Context, Result};
 /// A tracked file whose `filter` attribute names one of our drivers.
 #[derive(Debug, Clone)]
 pub struct Marked {
-    pub path: String,
+    pub path: GitPath,
     pub key_name: String,
     /// The stage-0 index entry, or None while the path is unmerged.
     pub index_oid: Option<Oid>,
@@ -37,28 +38,31 @@ pub fn marked_in_listing(
     listing: &[u8],
     sources: &[AttrSource],
 ) -> Result<Vec<Marked>> {
-    let mut entries: Vec<(String, Option<Oid>)> = Vec::new();
+    let mut entries: Vec<(GitPath, Option<Oid>)> = Vec::new();
     for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let record =
-            String::from_utf8(record.to_vec()).context("a tracked path is not valid UTF-8")?;
-        let (meta, path) = record
-            .split_once('\t')
+        let tab = record
+            .iter()
+            .position(|&b| b == b'\t')
             .context("unexpected `git ls-files -s` output")?;
+        let (meta, path) = (String::from_utf8_lossy(&record[..tab]), &record[tab + 1..]);
         let mut fields = meta.split(' ');
         let (_mode, oid, stage) = (fields.next(), fields.next(), fields.next());
         let oid = oid.and_then(|o| Oid::from_hex(o).ok());
         match entries.last_mut() {
-            Some((last, slot)) if *last == path => {
+            Some((last, slot)) if last.as_bytes() == path => {
                 // Unmerged: several stages of one path.
                 *slot = None;
             }
-            _ => entries.push((path.to_owned(), if stage == Some("0") { oid } else { None })),
+            _ => entries.push((
+                GitPath::from_bytes(path),
+                if stage == Some("0") { oid } else { None },
+            )),
         }
     }
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+    let paths: Vec<&GitPath> = entries.iter().map(|(p, _)| p).collect();
     let mut drivers: Vec<Option<String>> = vec![None; paths.len()];
     for source in sources {
         for (slot, found) in drivers.iter_mut().zip(key_names(repo, &paths, source)?) {
@@ -82,7 +86,11 @@ pub fn marked_in_listing(
 
 /// For each path, the key name its `filter` attribute selects (if ours),
 /// reading `.gitattributes` from `source`.
-pub fn key_names(repo: &Repo, paths: &[&str], source: &AttrSource) -> Result<Vec<Option<String>>> {
+pub fn key_names(
+    repo: &Repo,
+    paths: &[&GitPath],
+    source: &AttrSource,
+) -> Result<Vec<Option<String>>> {
     if paths.is_empty() {
         return Ok(Vec::new());
     }
@@ -118,10 +126,10 @@ pub fn key_names(repo: &Repo, paths: &[&str], source: &AttrSource) -> Result<Vec
 }
 
 /// Merged (stage 0) paths of `marked` whose key is one of `names`.
-pub fn paths_for<'a>(marked: &'a [Marked], names: &[String]) -> Vec<&'a str> {
+pub fn paths_for<'a>(marked: &'a [Marked], names: &[String]) -> Vec<&'a GitPath> {
     marked
         .iter()
         .filter(|m| m.index_oid.is_some() && names.contains(&m.key_name))
-        .map(|m| m.path.as_str())
+        .map(|m| &m.path)
         .collect()
 }

@@ -30,6 +30,7 @@
 use crate::attrs::Marked;
 use crate::filter::Filter;
 use crate::keyring::Keyring;
+use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
@@ -84,17 +85,18 @@ struct Entry {
 }
 
 /// The regular-file entries among `paths` that the work tree holds.
-fn entries(repo: &Repo, paths: &BTreeSet<&str>) -> Result<BTreeMap<String, Entry>> {
+fn entries(repo: &Repo, paths: &BTreeSet<&GitPath>) -> Result<BTreeMap<GitPath, Entry>> {
     let listing = repo.run_git(&["ls-files", "-t", "-s", "-z"], None)?;
     let mut found = BTreeMap::new();
     for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        let record = String::from_utf8_lossy(record);
-        let Some((meta, path)) = record.split_once('\t') else {
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
             continue;
         };
-        if !paths.contains(path) {
+        let path = GitPath::from_bytes(&record[tab + 1..]);
+        if !paths.contains(&path) {
             continue;
         }
+        let meta = String::from_utf8_lossy(&record[..tab]);
         let fields: Vec<&str> = meta.split(' ').collect();
         let [tag, mode, oid, "0"] = fields[..] else {
             continue; // unmerged
@@ -105,7 +107,7 @@ fn entries(repo: &Repo, paths: &BTreeSet<&str>) -> Result<BTreeMap<String, Entry
         }
         let oid = crate::repo::Oid::from_hex(oid).context("unexpected `git ls-files` output")?;
         found.insert(
-            path.to_owned(),
+            path,
             Entry {
                 oid,
                 executable: mode == "100755",
@@ -117,8 +119,8 @@ fn entries(repo: &Repo, paths: &BTreeSet<&str>) -> Result<BTreeMap<String, Entry
 
 /// The paths among `paths` that the work tree should hold as regular files
 /// (not outside a sparse checkout, not symlinks or submodules).
-pub fn present(repo: &Repo, paths: &[&str]) -> Result<Vec<String>> {
-    let wanted: BTreeSet<&str> = paths.iter().copied().collect();
+pub fn present(repo: &Repo, paths: &[&GitPath]) -> Result<Vec<GitPath>> {
+    let wanted: BTreeSet<&GitPath> = paths.iter().copied().collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -137,7 +139,7 @@ pub fn rewrite(
     op: &str,
     reporter: &Reporter,
 ) -> Result<usize> {
-    let wanted: BTreeSet<&str> = files.iter().map(|m| m.path.as_str()).collect();
+    let wanted: BTreeSet<&GitPath> = files.iter().map(|m| &m.path).collect();
     if wanted.is_empty() {
         return Ok(0);
     }
@@ -162,7 +164,8 @@ pub fn rewrite(
     let mut index_info = Vec::new();
     for (path, entry) in &entries {
         let mode = if entry.executable { "100755" } else { "100644" };
-        index_info.extend_from_slice(format!("{mode} {}\t{path}", entry.oid).as_bytes());
+        index_info.extend_from_slice(format!("{mode} {}\t", entry.oid).as_bytes());
+        index_info.extend_from_slice(path.as_bytes());
         index_info.push(0);
     }
     repo.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))
@@ -176,12 +179,12 @@ pub fn rewrite(
         };
         let filter = &filters[file.key_name.as_str()];
         let blob = repo.read_blob(entry.oid)?;
-        let target = repo.top().join(&file.path);
+        let target = file.path.in_tree(repo.top());
         let temp = temp_path(&private, &target, written);
         replace(&target, &temp, entry.executable, |out| {
             filter
                 .smudge(&file.path, &mut &blob[..], out)
-                .with_context(|| file.path.clone())
+                .with_context(|| file.path.to_string())
         })?;
         written += 1;
         if written == files.len().div_ceil(2) {
@@ -288,8 +291,8 @@ fn set_mode(_: &File, _: &Path, _: bool) -> Result<()> {
 /// that is missing from the work tree does not count: its content is in the
 /// index, so rewriting it loses nothing (a smudge that failed on a pull, e.g.
 /// before the new key generation was installed, leaves exactly that).
-pub fn user_changes(repo: &Repo, paths: &[&str]) -> Result<Vec<String>> {
+pub fn user_changes(repo: &Repo, paths: &[&GitPath]) -> Result<Vec<GitPath>> {
     let mut changed = repo.changed_paths(paths)?;
-    changed.retain(|p| repo.top().join(p).symlink_metadata().is_ok());
+    changed.retain(|p| p.in_tree(repo.top()).symlink_metadata().is_ok());
     Ok(changed)
 }

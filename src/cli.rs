@@ -189,9 +189,9 @@ pub struct AuditArgs {
 pub struct FilterArgs {
     #[command(flatten)]
     pub key: KeyName,
-    /// The file's path in the repository (for messages only)
+    /// The file's path in the repository (for messages, and to find its index entry)
     #[arg(value_name = "PATH")]
-    pub path: Option<String>,
+    pub path: Option<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]
@@ -213,7 +213,7 @@ pub struct MergeArgs {
     /// Conflict marker size (%L)
     pub marker_size: Option<String>,
     /// The file's path in the repository (%P)
-    pub path: Option<String>,
+    pub path: Option<std::ffi::OsString>,
     /// Labels for ours, base and theirs (%X %S %Y)
     #[arg(num_args = 0..=3)]
     pub labels: Vec<String>,

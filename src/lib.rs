@@ -23,6 +23,7 @@ pub mod hook;
 pub mod key;
 pub mod keyname;
 pub mod keyring;
+pub mod path;
 pub mod pipeline;
 pub mod recipients;
 pub mod repo;

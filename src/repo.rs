@@ -12,9 +12,11 @@
 
 use crate::format::Stored;
 use crate::keyring::KeyStore;
+use crate::path::GitPath;
 use anyhow::{bail, Context, Result};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fmt;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -231,20 +233,29 @@ impl Repo {
 
     /// Runs git, feeding `input` on stdin; returns stdout, or an error quoting git's stderr.
     pub fn run_git(&self, args: &[&str], input: Option<&[u8]>) -> Result<Vec<u8>> {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        self.run_git_os(&args, input)
+    }
+
+    /// [`Repo::run_git`] with arguments that need not be UTF-8 (paths).
+    pub fn run_git_os(&self, args: &[&OsStr], input: Option<&[u8]>) -> Result<Vec<u8>> {
         let output = self.spawn_git(args, input)?;
         if !output.status.success() {
+            let shown: Vec<_> = args.iter().map(|a| a.to_string_lossy()).collect();
             bail!(
                 "`git {}` failed: {}",
-                args.join(" "),
+                shown.join(" "),
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
         Ok(output.stdout)
     }
 
-    fn spawn_git(&self, args: &[&str], input: Option<&[u8]>) -> Result<std::process::Output> {
-        let subcommand = args.iter().find(|a| !a.starts_with('-'));
-        if subcommand.is_some_and(|s| INDEX_WRITERS.contains(s)) {
+    fn spawn_git(&self, args: &[&OsStr], input: Option<&[u8]>) -> Result<std::process::Output> {
+        let subcommand = args
+            .iter()
+            .find(|a| !a.as_encoded_bytes().starts_with(b"-"));
+        if subcommand.is_some_and(|s| INDEX_WRITERS.iter().any(|w| OsStr::new(w) == *s)) {
             self.objects.borrow_mut().take();
         }
         let mut cmd = self.git();
@@ -273,12 +284,12 @@ impl Repo {
 
     /// The blob `spec` names (an id, `:PATH`, `REV:PATH`), or None when it
     /// names nothing or something other than a blob.
-    fn blob(&self, spec: &str) -> Result<Option<Vec<u8>>> {
+    fn blob(&self, spec: &[u8]) -> Result<Option<Vec<u8>>> {
         self.with_objects(|objects| objects.contents(spec))
     }
 
     /// The id of the blob `spec` names, if it names one.
-    fn blob_id(&self, spec: &str) -> Result<Option<Oid>> {
+    fn blob_id(&self, spec: &[u8]) -> Result<Option<Oid>> {
         self.with_objects(|objects| objects.info(spec))
     }
 
@@ -289,43 +300,47 @@ impl Repo {
 
     /// The content of blob `oid`.
     pub fn read_blob(&self, oid: Oid) -> Result<Vec<u8>> {
-        self.blob(&oid.to_string())?
+        self.blob(oid.to_string().as_bytes())?
             .with_context(|| format!("cannot read blob {oid}: object not found"))
     }
 
     /// The content of the stage-0 index entry at `path` as the index is on
     /// disk now; None if there is none.
-    pub fn index_blob(&self, path: &str) -> Option<Vec<u8>> {
-        self.blob(&format!(":{path}")).ok().flatten()
+    pub fn index_blob(&self, path: &GitPath) -> Option<Vec<u8>> {
+        self.blob(&[b":", path.as_bytes()].concat()).ok().flatten()
     }
 
     /// The blob at `path` in HEAD, if HEAD exists and has one there.
-    pub fn head_oid(&self, path: &str) -> Option<Oid> {
-        self.blob_id(&format!("HEAD:{path}")).ok().flatten()
+    pub fn head_oid(&self, path: &GitPath) -> Option<Oid> {
+        self.blob_id(&[b"HEAD:", path.as_bytes()].concat())
+            .ok()
+            .flatten()
     }
 
     /// `git diff --quiet` semantics for the given paths, content-based (git
     /// re-cleans stat-dirty files): the paths among `paths` whose work tree or
     /// index differs. A failing clean (e.g. plaintext in a locked repo) is an error.
-    pub fn changed_paths(&self, paths: &[&str]) -> Result<Vec<String>> {
+    pub fn changed_paths(&self, paths: &[&GitPath]) -> Result<Vec<GitPath>> {
         let mut changed = Vec::new();
         for cached in [false, true] {
-            let mut args = vec![
+            let mut args: Vec<&OsStr> = [
                 "--literal-pathspecs",
                 "diff",
                 "--name-only",
                 "-z",
                 "--no-renames",
                 "--no-ext-diff",
-            ];
+            ]
+            .map(OsStr::new)
+            .to_vec();
             if cached {
-                args.push("--cached");
+                args.push(OsStr::new("--cached"));
             }
             // An empty pathspec list would mean "everything".
             for batch in paths.chunks(1000) {
                 let mut batch_args = args.clone();
-                batch_args.push("--");
-                batch_args.extend_from_slice(batch);
+                batch_args.push(OsStr::new("--"));
+                batch_args.extend(batch.iter().map(|p| p.as_os_str()));
                 let out = self.spawn_git(&batch_args, None)?;
                 if !out.status.success() {
                     bail!(
@@ -336,7 +351,7 @@ impl Repo {
                     );
                 }
                 for path in out.stdout.split(|&b| b == 0).filter(|p| !p.is_empty()) {
-                    let path = String::from_utf8_lossy(path).into_owned();
+                    let path = GitPath::from_bytes(path);
                     if !changed.contains(&path) {
                         changed.push(path);
                     }
@@ -388,7 +403,7 @@ impl Repo {
     /// Writes each `(path, content)` as a blob and points the stage-0 index
     /// entry at it in one `git update-index`, keeping each entry's mode.
     /// Returns how many entries were staged.
-    pub fn stage_blobs(&self, blobs: &[(&str, Vec<u8>)]) -> Result<usize> {
+    pub fn stage_blobs(&self, blobs: &[(&GitPath, Vec<u8>)]) -> Result<usize> {
         if blobs.is_empty() {
             return Ok(0);
         }
@@ -398,7 +413,8 @@ impl Repo {
         let mut index_info = Vec::new();
         for ((path, _), oid) in blobs.iter().zip(oids) {
             let mode = modes.get(*path).map_or("100644", String::as_str);
-            index_info.extend_from_slice(format!("{mode} {oid}\t{path}").as_bytes());
+            index_info.extend_from_slice(format!("{mode} {oid}\t").as_bytes());
+            index_info.extend_from_slice(path.as_bytes());
             index_info.push(0);
         }
         self.run_git(&["update-index", "-z", "--index-info"], Some(&index_info))?;
@@ -439,15 +455,16 @@ impl Repo {
     }
 
     /// The mode of every stage-0 index entry, by path.
-    fn index_modes(&self) -> Result<HashMap<String, String>> {
+    fn index_modes(&self) -> Result<HashMap<GitPath, String>> {
         let listing = self.run_git(&["ls-files", "-s", "-z"], None)?;
         let mut modes = HashMap::new();
         for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            let record = String::from_utf8_lossy(record);
-            if let Some((meta, path)) = record.split_once('\t') {
-                if let Some(mode) = meta.split(' ').next() {
-                    modes.insert(path.to_owned(), mode.to_owned());
-                }
+            let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+                continue;
+            };
+            let mode = String::from_utf8_lossy(&record[..tab]);
+            if let Some(mode) = mode.split(' ').next() {
+                modes.insert(GitPath::from_bytes(&record[tab + 1..]), mode.to_owned());
             }
         }
         Ok(modes)
@@ -481,17 +498,24 @@ impl CatFile {
 
     /// Sends one request; returns the object's id, type and size, or None
     /// when git says it names nothing.
-    fn ask(&mut self, command: &str, spec: &str) -> Result<Option<(Oid, String, usize)>> {
-        if spec.contains('\n') {
-            bail!("a path with a line break cannot be looked up: {spec:?}");
+    fn ask(&mut self, command: &str, spec: &[u8]) -> Result<Option<(Oid, String, usize)>> {
+        if spec.contains(&b'\n') {
+            bail!(
+                "a path with a line break cannot be looked up: {:?}",
+                String::from_utf8_lossy(spec)
+            );
         }
-        writeln!(self.stdin, "{command} {spec}")
+        let line = [command.as_bytes(), b" ", spec, b"\n"].concat();
+        self.stdin
+            .write_all(&line)
             .and_then(|()| self.stdin.flush())
             .context("git cat-file stopped")?;
-        let mut line = String::new();
+        // "<spec> missing" repeats the spec, which need not be UTF-8.
+        let mut line = Vec::new();
         self.stdout
-            .read_line(&mut line)
+            .read_until(b'\n', &mut line)
             .context("git cat-file stopped")?;
+        let line = String::from_utf8_lossy(&line);
         let line = line.trim_end_matches('\n');
         if line.is_empty() {
             bail!("git cat-file stopped");
@@ -507,14 +531,14 @@ impl CatFile {
         }
     }
 
-    fn info(&mut self, spec: &str) -> Result<Option<Oid>> {
+    fn info(&mut self, spec: &[u8]) -> Result<Option<Oid>> {
         Ok(self
             .ask("info", spec)?
             .filter(|(_, kind, _)| kind == "blob")
             .map(|(oid, _, _)| oid))
     }
 
-    fn contents(&mut self, spec: &str) -> Result<Option<Vec<u8>>> {
+    fn contents(&mut self, spec: &[u8]) -> Result<Option<Vec<u8>>> {
         let Some((_, kind, size)) = self.ask("contents", spec)? else {
             return Ok(None);
         };

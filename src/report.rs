@@ -35,12 +35,12 @@ impl Reporter {
 }
 
 /// "a, b and 3 more" — keeps messages about many files readable.
-pub fn list_paths(paths: &[impl AsRef<str>]) -> String {
+pub fn list_paths(paths: &[impl Display]) -> String {
     const SHOWN: usize = 10;
     let mut text = paths
         .iter()
         .take(SHOWN)
-        .map(|p| format!("\n  {}", p.as_ref()))
+        .map(|p| format!("\n  {p}"))
         .collect::<String>();
     if paths.len() > SHOWN {
         text.push_str(&format!("\n  … and {} more", paths.len() - SHOWN));

@@ -5,6 +5,7 @@
 use crate::attrs::{key_names, marked_in_listing, AttrSource};
 use crate::cli::{AuditArgs, CheckArgs};
 use crate::format::Stored;
+use crate::path::GitPath;
 use crate::repo::Oid;
 use crate::repo::Repo;
 use crate::report::{list_paths, Reporter};
@@ -50,7 +51,7 @@ fn staged(session: &Session) -> Result<ExitCode> {
 /// One plaintext blob found at a marked path in history.
 struct Leak {
     commit: String,
-    path: String,
+    path: GitPath,
     blob: Oid,
 }
 
@@ -128,18 +129,18 @@ fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
         let listing = repo.run_git(&["ls-tree", "-r", "-z", "--full-tree", commit], None)?;
         let mut entries = Vec::new();
         for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-            let record = String::from_utf8_lossy(record);
-            let Some((meta, path)) = record.split_once('\t') else {
+            let Some(tab) = record.iter().position(|&b| b == b'\t') else {
                 continue;
             };
+            let meta = String::from_utf8_lossy(&record[..tab]);
             let fields: Vec<&str> = meta.split(' ').collect();
             if fields.get(1) == Some(&"blob") {
                 if let Some(oid) = fields.get(2).and_then(|o| Oid::from_hex(o).ok()) {
-                    entries.push((path.to_owned(), oid));
+                    entries.push((GitPath::from_bytes(&record[tab + 1..]), oid));
                 }
             }
         }
-        let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+        let paths: Vec<&GitPath> = entries.iter().map(|(p, _)| p).collect();
         let names = key_names(repo, &paths, &AttrSource::Tree(commit.to_owned()))?;
         for ((path, oid), name) in entries.iter().zip(names) {
             if name.is_none() || !seen.insert(*oid) {

@@ -23,6 +23,7 @@ use crate::format::{self, Stored};
 use crate::gitcrypt::{self, GitCryptKey};
 use crate::key::Key;
 use crate::keyring::KeyStore;
+use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::report::list_paths;
 use crate::session::Session;
@@ -128,10 +129,7 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
             }
             Stored::Encrypted(_) | Stored::Damaged => continue,
         };
-        sealed.push((
-            file.path.as_str(),
-            format::encrypt_bytes(key.subkeys(), &plaintext),
-        ));
+        sealed.push((&file.path, format::encrypt_bytes(key.subkeys(), &plaintext)));
     }
     // The work tree becomes plaintext first (smudged from the git-crypt
     // blobs still in the index), then the new blobs are staged: a crash in
@@ -172,8 +170,8 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
 
 /// Whether `path`'s index blob is what an interrupted import staged: a
 /// git-secret blob under a key installed here, where HEAD holds git-crypt's.
-fn staged_by_import(repo: &Repo, store: &KeyStore, marked: &[Marked], path: &str) -> bool {
-    let Some(file) = marked.iter().find(|m| m.path == path) else {
+fn staged_by_import(repo: &Repo, store: &KeyStore, marked: &[Marked], path: &GitPath) -> bool {
+    let Some(file) = marked.iter().find(|m| m.path == *path) else {
         return false;
     };
     let (Some(index), Some(head)) = (file.index_oid, repo.head_oid(path)) else {

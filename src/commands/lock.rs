@@ -72,7 +72,7 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
         let refs = paths_for(&marked, &names);
         for path in user_changes(tree, &refs)? {
             changed.push(if i == 0 {
-                path
+                path.to_string()
             } else {
                 format!("{} (in {})", path, tree.top().display())
             });

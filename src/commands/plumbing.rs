@@ -9,6 +9,7 @@ use crate::filter::spin::SpinReader;
 use crate::filter::spool::Spool;
 use crate::filter::Filter;
 use crate::keyring::Keyring;
+use crate::path::GitPath;
 use crate::session::Session;
 use anyhow::{Context, Result};
 use std::fs::File;
@@ -16,8 +17,11 @@ use std::io::{self, BufWriter, Seek, Write};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 
-fn display_path(args: &FilterArgs) -> &str {
-    args.path.as_deref().unwrap_or("<stdin>")
+/// The path git named (`%f`), or `<stdin>` when run by hand.
+fn path_of(args: &FilterArgs) -> GitPath {
+    args.path
+        .as_deref()
+        .map_or_else(|| GitPath::from("<stdin>"), GitPath::from)
 }
 
 /// The filter for key `name` in the session's repository.
@@ -28,7 +32,7 @@ fn load(session: Session, name: &str) -> Result<Filter> {
 
 pub fn clean(session: Session, args: &FilterArgs) -> Result<ExitCode> {
     let filter = load(session, &args.key.name)?;
-    let path = display_path(args);
+    let path = &path_of(args);
     let mut out = raw_stdout()?;
     // Clean reads its input twice (the nonce depends on all of it). Standard
     // input redirected from a file can simply be re-read; a pipe (what git
@@ -41,7 +45,7 @@ pub fn clean(session: Session, args: &FilterArgs) -> Result<ExitCode> {
             &mut out,
         ),
     }
-    .with_context(|| path.to_owned())?;
+    .with_context(|| path.to_string())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -63,11 +67,11 @@ fn seekable_stdin() -> Option<File> {
 
 pub fn smudge(session: Session, args: &FilterArgs) -> Result<ExitCode> {
     let filter = load(session, &args.key.name)?;
-    let path = display_path(args);
+    let path = &path_of(args);
     let mut out = raw_stdout()?;
     filter
         .smudge(path, &mut io::stdin().lock(), &mut out)
-        .with_context(|| path.to_owned())?;
+        .with_context(|| path.to_string())?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -85,8 +89,8 @@ pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<Exit
         stdin,
         stdout,
         &mut |request, content, out| match request.command {
-            Command::Clean => filter.clean(&request.pathname, content, out),
-            Command::Smudge => filter.smudge(&request.pathname, content, out),
+            Command::Clean => filter.clean(&request.path, content, out),
+            Command::Smudge => filter.smudge(&request.path, content, out),
         },
     )
     .context("filter-process stopped")?;
@@ -118,12 +122,16 @@ pub fn merge(session: Session, args: &MergeArgs) -> Result<ExitCode> {
             .map(String::as_str)
             .filter(|l| !(l.len() == 2 && l.starts_with('%')))
     };
+    let path = args
+        .path
+        .as_deref()
+        .map_or_else(|| GitPath::from("<file>"), GitPath::from);
     let driver_args = merge::MergeArgs {
         base: &args.base,
         ours: &args.ours,
         theirs: &args.theirs,
         marker_size: args.marker_size.as_deref(),
-        path: args.path.as_deref().unwrap_or("<file>"),
+        path: &path,
         labels: [label(0), label(1), label(2)],
     };
     Ok(match merge::merge(&filter, &driver_args)? {

@@ -60,7 +60,7 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
             Err(e) => bail!("{}: {e}; nothing was changed", file.path),
         };
         sealed.push((
-            file.path.as_str(),
+            &file.path,
             format::encrypt_bytes(next.subkeys(), &plaintext),
         ));
     }

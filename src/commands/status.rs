@@ -4,11 +4,13 @@
 use crate::attrs::marked_files;
 use crate::cli::StatusArgs;
 use crate::format::{has_magic, Stored};
+use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::report::{list_paths, Reporter};
 use crate::session::Session;
 use anyhow::{bail, Result};
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -31,14 +33,10 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     let held: BTreeSet<String> = repo.key_store().names()?.into_iter().collect();
     let mut out = std::io::stdout().lock();
     let mut leaks = 0;
-    let mut fixable: Vec<String> = Vec::new();
+    let mut fixable: Vec<GitPath> = Vec::new();
     let mut shown = 0;
     for file in marked_files(repo)? {
-        if !wanted.is_empty()
-            && !wanted
-                .iter()
-                .any(|w| w.is_empty() || file.path == *w || file.path.starts_with(&format!("{w}/")))
-        {
+        if !wanted.is_empty() && !wanted.iter().any(|w| file.path.is_within(w.as_bytes())) {
             continue;
         }
         shown += 1;
@@ -122,13 +120,15 @@ fn normalize(path: &str) -> String {
 
 /// Re-stages leaked files through the (unlocked) clean filter so the index
 /// holds ciphertext; the plaintext already committed stays in history.
-fn fix_leaks(repo: &Repo, paths: &[String], reporter: &Reporter) -> Result<()> {
-    let mut args = vec!["--literal-pathspecs", "add", "--renormalize", "--"];
-    args.extend(paths.iter().map(String::as_str));
-    repo.run_git(&args, None).map_err(|e| {
+fn fix_leaks(repo: &Repo, paths: &[GitPath], reporter: &Reporter) -> Result<()> {
+    let mut args: Vec<&OsStr> = ["--literal-pathspecs", "add", "--renormalize", "--"]
+        .map(OsStr::new)
+        .to_vec();
+    args.extend(paths.iter().map(GitPath::as_os_str));
+    repo.run_git_os(&args, None).map_err(|e| {
         e.context("could not re-stage the leaked files (is the key unlocked? `git-secret unlock`)")
     })?;
-    let still: Vec<&String> = paths
+    let still: Vec<&GitPath> = paths
         .iter()
         .filter(|p| repo.index_blob(p).is_none_or(|b| !has_magic(&b)))
         .collect();

@@ -16,6 +16,7 @@ use crate::drivers::{self, driver_name, git_crypt_driver};
 use crate::format::{file_has_magic, Stored};
 use crate::key::{parse_key_file_all, Key};
 use crate::keyring::{read_key_file, KeyStore, Keyring, Ring};
+use crate::path::GitPath;
 use crate::recipients;
 use crate::repo::Repo;
 use crate::report::Reporter;
@@ -278,13 +279,13 @@ fn save_in_ring(plan: &[Install], from_stdin: &BTreeSet<KeyId>, reporter: &Repor
 /// interrupted unlock, or a pull whose smudge failed): still ciphertext, or
 /// missing though the work tree should hold them.
 fn needs_checkout(repo: &Repo, marked: &[Marked], name: &str) -> Result<bool> {
-    let paths: Vec<&str> = marked
+    let paths: Vec<&GitPath> = marked
         .iter()
         .filter(|m| m.key_name == name && m.index_oid.is_some())
-        .map(|m| m.path.as_str())
+        .map(|m| &m.path)
         .collect();
     Ok(checkout::present(repo, &paths)?.iter().any(|path| {
-        let file = repo.top().join(path);
+        let file = path.in_tree(repo.top());
         !file.exists() || file_has_magic(&file)
     }))
 }

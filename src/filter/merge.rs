@@ -19,7 +19,7 @@ pub struct MergeArgs<'a> {
     pub ours: &'a Path,
     pub theirs: &'a Path,
     pub marker_size: Option<&'a str>,
-    pub path: &'a str,
+    pub path: &'a crate::path::GitPath,
     /// Labels for ours, base and theirs (`%X %S %Y`), when git provides them.
     pub labels: [Option<&'a str>; 3],
 }

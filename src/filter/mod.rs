@@ -12,6 +12,7 @@ use crate::crypto::{KeyId, Subkeys};
 use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN, MAGIC};
 use crate::gitcrypt;
 use crate::keyring::Keyring;
+use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::report::Reporter;
 use anyhow::{bail, Result};
@@ -69,7 +70,7 @@ impl Filter {
     /// unchanged (clean must be idempotent); in a locked repo plaintext is refused.
     pub fn clean<R: Read + Seek + Send + ?Sized>(
         &self,
-        path: &str,
+        path: &GitPath,
         input: &mut R,
         out: &mut dyn Write,
     ) -> Result<()> {
@@ -106,7 +107,7 @@ impl Filter {
     /// Whether `input` (from its current position) equals the index blob at `path`.
     fn matches_index_blob<R: Read + Seek + ?Sized>(
         &self,
-        path: &str,
+        path: &GitPath,
         input: &mut R,
     ) -> Result<bool> {
         let Some(blob) = self.repo.as_ref().and_then(|r| r.index_blob(path)) else {
@@ -135,7 +136,7 @@ impl Filter {
     /// so checking out an old commit does not make every secret look modified.
     fn older_generation_blob<R: Read + Seek + ?Sized>(
         &self,
-        path: &str,
+        path: &GitPath,
         input: &mut R,
     ) -> Result<Option<Vec<u8>>> {
         let generations = self.keyring.named(&self.name).len();
@@ -189,7 +190,7 @@ impl Filter {
     /// Blob → plaintext. Plaintext blobs (committed before the file was marked)
     /// pass through with a warning; while this driver's key is locked,
     /// ciphertext passes through so clones and checkouts keep working.
-    pub fn smudge(&self, path: &str, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
+    pub fn smudge(&self, path: &GitPath, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
         let mut prefix = [0u8; HEADER_LEN];
         let n = read_full(input, &mut prefix)?;
         let prefix = &prefix[..n];

@@ -50,6 +50,8 @@ pub struct Request {
     pub command: Command,
     /// Path relative to the top of the worktree (lossily decoded if not UTF-8).
     pub pathname: String,
+    /// The same path as git sent it (file names need not be UTF-8).
+    pub path: crate::path::GitPath,
 }
 
 /// Filters one file: reads its content from the spool, writes the result.
@@ -297,12 +299,13 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spoo
                     other => return Err(RequestError::UnsupportedCommand(show(other))),
                 })
             }
-            b"pathname" => pathname = Some(String::from_utf8_lossy(value).into_owned()),
+            b"pathname" => pathname = Some(value.to_vec()),
             _ => {} // ref, treeish, blob, can-delay, future keys
         }
     }
     let command = command.ok_or(RequestError::NoCommand)?;
-    let pathname = pathname.ok_or(RequestError::NoPathname)?;
+    let path = crate::path::GitPath::from_bytes(&pathname.ok_or(RequestError::NoPathname)?);
+    let pathname = path.to_string();
     let mut content = Spool::new();
     reader
         .read_content_to(&mut content)
@@ -311,7 +314,14 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spoo
             error,
         })?;
     content.rewind().map_err(RequestError::Spool)?;
-    Ok(Some((Request { command, pathname }, content)))
+    Ok(Some((
+        Request {
+            command,
+            pathname,
+            path,
+        },
+        content,
+    )))
 }
 
 /// The response content: sends `status=success` before the first byte, then

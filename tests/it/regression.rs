@@ -571,7 +571,6 @@ fn sparse_checkouts_lose_in_cone_files() {
 
 /// "A tracked path that is not UTF-8: `a tracked path is not valid UTF-8` from every command."
 #[test]
-#[ignore = "issue 11: a non-UTF-8 file name breaks every command and the pre-commit hook"]
 fn a_non_utf8_file_name_breaks_every_command() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
