@@ -39,8 +39,8 @@ fn staged(session: &Session) -> Result<ExitCode> {
     if !leaks.is_empty() {
         return Ok(session.reporter().fail(format_args!(
             "these marked files are staged in plaintext:{}\nNothing was committed. Unlock (`git-secret unlock`) and run \
-             `git-secret status --fix` (or `git add` them again) so they are encrypted, or unstage them with \
-             `git rm --cached -- PATH`",
+             `git-secret status --fix` (or `git add --renormalize -- PATH`, which re-runs the filter even on a \
+             file git thinks unchanged) so they are encrypted, or unstage them with `git rm --cached -- PATH`",
             list_paths(&leaks)
         )));
     }

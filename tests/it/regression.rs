@@ -996,7 +996,6 @@ fn a_catch_all_pattern_encrypts_the_recipient_files() {
 
 /// "Plaintext staged before marking: following the hook's advice (`git add` them again) still fails the commit."
 #[test]
-#[ignore = "issue 11: the pre-commit hook's `git add` advice does not re-encrypt"]
 fn the_hook_advice_to_git_add_again_does_not_work() {
     let sandbox = Sandbox::new();
     let repo = sandbox.init_repo("alice");
