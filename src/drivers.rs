@@ -129,6 +129,35 @@ pub fn is_configured(repo: &Repo, driver: &str) -> bool {
         .is_some()
 }
 
+/// The drivers (ours, and git-crypt's pointed at git-secret by an import)
+/// whose filter is configured in the repository's local config, with the
+/// key name each one serves, sorted.
+pub fn configured_locally(repo: &Repo) -> Vec<(String, String)> {
+    let Ok(out) = repo.run_git(
+        &[
+            "config",
+            "--local",
+            "--name-only",
+            "--get-regexp",
+            r"^filter\.git-(secret|crypt)(-[^.]+)?\.",
+        ],
+        None,
+    ) else {
+        return Vec::new(); // exit 1: none
+    };
+    let mut found: Vec<(String, String)> = String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|key| {
+            let driver = key.strip_prefix("filter.")?.rsplit_once('.')?.0;
+            let name = key_name_of_driver(driver)?;
+            Some((driver.to_owned(), name.to_owned()))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
 /// Removes the local configuration of filter `driver` that `configure` or
 /// `configure_git_crypt_driver` wrote (used to undo a failed unlock).
 pub fn unconfigure(repo: &Repo, driver: &str) {

@@ -1065,7 +1065,6 @@ fn the_hook_advice_to_git_add_again_does_not_work() {
 
 /// "`lock` in a repository that never used git-secret says `already locked`" (chosen: exit 1, says no key / nothing to lock).
 #[test]
-#[ignore = "issue 11: lock without any git-secret setup says `already locked`"]
 fn lock_without_git_secret_says_already_locked() {
     let sandbox = Sandbox::new();
     let repo = sandbox.init_repo("plain");
