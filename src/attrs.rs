@@ -27,7 +27,7 @@ pub enum AttrSource {
 /// Tracked files marked with one of our filter drivers, with their key names.
 pub fn marked_files(repo: &Repo) -> Result<Vec<Marked>> {
     let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
-    marked_in_listing(repo, &listing, &[AttrSource::WorkTree])
+    marked_in_listing(repo, &only_filtered(&listing), &[AttrSource::WorkTree])
 }
 
 /// Parses `git ls-files -s -z` output and keeps the paths whose `filter`
@@ -124,4 +124,17 @@ pub fn paths_for<'a>(marked: &'a [Marked], names: &[String]) -> Vec<&'a str> {
         .filter(|m| m.index_oid.is_some() && names.contains(&m.key_name))
         .map(|m| m.path.as_str())
         .collect()
+}
+
+/// A `git ls-files -s -z` listing without the entries git never runs a
+/// filter on: symlinks (mode 120000, stored as their target string).
+pub fn only_filtered(listing: &[u8]) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(listing.len());
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        if !record.starts_with(b"120000 ") {
+            kept.extend_from_slice(record);
+            kept.push(0);
+        }
+    }
+    kept
 }

@@ -2,7 +2,7 @@
 //! `check --staged` (the pre-commit guard), `check --range` (push gate for
 //! pre-receive hooks and CI) and `audit` (all of history).
 
-use crate::attrs::{key_names, marked_in_listing, AttrSource};
+use crate::attrs::{key_names, marked_in_listing, only_filtered, AttrSource};
 use crate::cli::{AuditArgs, CheckArgs};
 use crate::format::Stored;
 use crate::repo::Repo;
@@ -26,7 +26,7 @@ pub fn run(session: &Session, args: &CheckArgs) -> Result<ExitCode> {
 /// the index's `.gitattributes`) is not encrypted.
 fn staged(session: &Session) -> Result<ExitCode> {
     let repo = session.repo()?;
-    let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+    let listing = only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
     let marked = marked_in_listing(repo, &listing, &[AttrSource::WorkTree, AttrSource::Index])?;
     let mut leaks = Vec::new();
     for file in &marked {
@@ -133,7 +133,8 @@ fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
                 continue;
             };
             let fields: Vec<&str> = meta.split(' ').collect();
-            if fields.get(1) == Some(&"blob") {
+            // Symlinks (120000) are blobs git never filters: not a leak.
+            if fields.get(1) == Some(&"blob") && fields.first() != Some(&"120000") {
                 if let Some(oid) = fields.get(2).and_then(|o| Oid::from_str(o).ok()) {
                     entries.push((path.to_owned(), oid));
                 }

@@ -1,7 +1,7 @@
 //! `git-secret status`: one line per marked file, flagging plaintext leaks.
 //! Reads only blob headers, so it needs no key and runs in any CI.
 
-use crate::attrs::marked_files;
+use crate::attrs::{key_names, marked_files, AttrSource};
 use crate::cli::StatusArgs;
 use crate::format::{has_magic, Stored};
 use crate::repo::Repo;
@@ -33,12 +33,27 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     let mut leaks = 0;
     let mut fixable: Vec<String> = Vec::new();
     let mut shown = 0;
-    for file in marked_files(repo)? {
-        if !wanted.is_empty()
-            && !wanted
+    let selected = |path: &str| {
+        wanted.is_empty()
+            || wanted
                 .iter()
-                .any(|w| w.is_empty() || file.path == *w || file.path.starts_with(&format!("{w}/")))
-        {
+                .any(|w| w.is_empty() || path == *w || path.starts_with(&format!("{w}/")))
+    };
+    // One line per marked path, in path order: files, and symlinks (which git
+    // stores as their target and never filters).
+    let mut lines: Vec<(String, String)> = Vec::new();
+    for (path, key_name) in marked_symlinks(repo)? {
+        if selected(&path) {
+            shown += 1;
+            let line = format!(
+                "symlink        {path}  (a symbolic link: git stores its target and never filters it; \
+                 not encrypted, by design; key '{key_name}')"
+            );
+            lines.push((path, line));
+        }
+    }
+    for file in marked_files(repo)? {
+        if !selected(&file.path) {
             continue;
         }
         shown += 1;
@@ -85,6 +100,10 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                 _ => format!("unmerged       {}  (key '{}')", file.path, file.key_name),
             }
         };
+        lines.push((file.path, line));
+    }
+    lines.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (_, line) in &lines {
         writeln!(out, "{line}")?;
     }
     out.flush()?;
@@ -103,6 +122,27 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         reporter.note("No tracked file is marked for git-secret (see .gitattributes.example).");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Symlinks in the index (stage 0) at paths marked for one of our drivers,
+/// with the key name.
+fn marked_symlinks(repo: &Repo) -> Result<Vec<(String, String)>> {
+    let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+    let paths: Vec<String> = listing
+        .split(|&b| b == 0)
+        .filter_map(|record| {
+            let record = std::str::from_utf8(record).ok()?;
+            let (meta, path) = record.split_once('\t')?;
+            (meta.starts_with("120000 ") && meta.ends_with(" 0")).then(|| path.to_owned())
+        })
+        .collect();
+    let refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
+    Ok(paths
+        .into_iter()
+        .zip(names)
+        .filter_map(|(path, name)| Some((path, name?)))
+        .collect())
 }
 
 /// Lexically normalises a repo-relative path (`a/./b/../c/` → `a/c`).

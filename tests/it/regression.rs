@@ -834,7 +834,6 @@ fn unlock_rewrites_a_tracked_hook() {
 
 /// "A symlink at a marked path: the pre-commit hook refuses the commit; status and audit call it a leak."
 #[test]
-#[ignore = "issue 11: a symlink at a marked path is reported as a plaintext leak"]
 fn a_symlink_at_a_marked_path_is_called_a_leak() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
