@@ -853,7 +853,6 @@ fn a_symlink_at_a_marked_path_is_called_a_leak() {
 
 /// "A submodule under a marked directory: `cannot read blob …` from check, status and unlock; lock refuses."
 #[test]
-#[ignore = "issue 11: a gitlink under a marked directory breaks check, status and lock"]
 fn a_submodule_under_a_marked_directory_breaks_the_commands() {
     let sandbox = Sandbox::new();
     let sub = sandbox.init_repo("sub");
