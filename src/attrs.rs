@@ -126,13 +126,19 @@ pub fn paths_for<'a>(marked: &'a [Marked], names: &[String]) -> Vec<&'a str> {
         .collect()
 }
 
-/// A `git ls-files -s -z` listing without the entries git never runs a
-/// filter on: symlinks (mode 120000, stored as their target string) and
-/// gitlinks (160000, a submodule's commit id, not a blob).
+/// A `git ls-files -s -z` listing without the entries that are never
+/// encrypted: symlinks (mode 120000, stored as their target string) and
+/// gitlinks (160000, a submodule's commit id, not a blob), which git never
+/// filters, and the tool's own files under `.git-secret/`.
 pub fn only_filtered(listing: &[u8]) -> Vec<u8> {
     let mut kept = Vec::with_capacity(listing.len());
     for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
-        if !record.starts_with(b"120000 ") && !record.starts_with(b"160000 ") {
+        let own = record
+            .iter()
+            .position(|&b| b == b'\t')
+            .and_then(|tab| std::str::from_utf8(&record[tab + 1..]).ok())
+            .is_some_and(crate::recipients::is_own_file);
+        if !own && !record.starts_with(b"120000 ") && !record.starts_with(b"160000 ") {
             kept.extend_from_slice(record);
             kept.push(0);
         }

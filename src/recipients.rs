@@ -22,6 +22,15 @@ pub const DIR: &str = ".git-secret";
 pub const LIST: &str = ".git-secret/recipients.txt";
 pub const WRAPPED: &str = ".git-secret/keys.age";
 
+/// Whether `path` (relative to the top of the work tree) is one of this
+/// tool's own files under `.git-secret/`: they are never encrypted, whatever
+/// `.gitattributes` says (keys.age is already encrypted, and an encrypted
+/// recipient list or keys.age could not be opened without the key).
+pub fn is_own_file(path: &str) -> bool {
+    path.strip_prefix(DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// One recipient: its public key text and an optional comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {

@@ -133,8 +133,12 @@ fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
                 continue;
             };
             let fields: Vec<&str> = meta.split(' ').collect();
-            // Symlinks (120000) are blobs git never filters: not a leak.
-            if fields.get(1) == Some(&"blob") && fields.first() != Some(&"120000") {
+            // Symlinks (120000) are blobs git never filters, and the tool's
+            // own files are never encrypted: neither is a leak.
+            if fields.get(1) == Some(&"blob")
+                && fields.first() != Some(&"120000")
+                && !crate::recipients::is_own_file(path)
+            {
                 if let Some(oid) = fields.get(2).and_then(|o| Oid::from_str(o).ok()) {
                     entries.push((path.to_owned(), oid));
                 }

@@ -11,6 +11,7 @@ use crate::crypto::{KeyId, Subkeys};
 use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN, MAGIC};
 use crate::gitcrypt;
 use crate::keyring::Keyring;
+use crate::recipients;
 use crate::repo::Repo;
 use crate::report::Reporter;
 use anyhow::{bail, Result};
@@ -64,7 +65,10 @@ impl Filter {
         self.repo.as_ref()
     }
 
-    /// Plaintext → blob. `path` is only used in messages; callers name the file in errors. Input that is already a git-secret blob passes through
+    /// Plaintext → blob. `path` (relative to the top of the work tree) is
+    /// used in messages and to pass the tool's own files under `.git-secret/`
+    /// through unchanged, whatever the attributes say; callers name the file
+    /// in errors. Input that is already a git-secret blob passes through
     /// unchanged (clean must be idempotent); in a locked repo plaintext is refused.
     pub fn clean<R: Read + Seek + Send + ?Sized>(
         &self,
@@ -72,6 +76,10 @@ impl Filter {
         input: &mut R,
         out: &mut dyn Write,
     ) -> Result<()> {
+        if recipients::is_own_file(path) {
+            io::copy(input, out)?;
+            return Ok(());
+        }
         let start = input.stream_position()?;
         let mut magic = [0u8; MAGIC.len()];
         let n = read_full(&mut *input, &mut magic)?;
@@ -187,8 +195,13 @@ impl Filter {
 
     /// Blob → plaintext. Plaintext blobs (committed before the file was marked)
     /// pass through with a warning; while this driver's key is locked,
-    /// ciphertext passes through so clones and checkouts keep working.
+    /// ciphertext passes through so clones and checkouts keep working. The
+    /// tool's own files under `.git-secret/` pass through unchanged.
     pub fn smudge(&self, path: &str, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
+        if recipients::is_own_file(path) {
+            io::copy(input, out)?;
+            return Ok(());
+        }
         let mut prefix = [0u8; HEADER_LEN];
         let n = read_full(input, &mut prefix)?;
         let prefix = &prefix[..n];

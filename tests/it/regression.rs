@@ -955,7 +955,6 @@ fn rotate_does_not_rewrap_keys_age() {
 
 /// "`* filter=git-secret`: recipients.txt and keys.age are committed encrypted (`keys.age is damaged`)."
 #[test]
-#[ignore = "issue 11: a catch-all pattern encrypts .git-secret/recipients.txt and keys.age"]
 fn a_catch_all_pattern_encrypts_the_recipient_files() {
     let sandbox = Sandbox::new();
     let alice = sandbox.init_repo("alice");
