@@ -55,6 +55,7 @@ pub enum Command {
     /// Print the man page (roff) to standard output
     Man,
     /// Make a new key generation, re-encrypt every file it covers and stage them
+    /// (and re-wrap .git-secret/keys.age for the recipients, if any)
     Rotate(RotateArgs),
     /// List marked files and whether each is stored encrypted; exit 1 on a plaintext leak
     Status(StatusArgs),

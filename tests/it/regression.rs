@@ -935,7 +935,6 @@ fn an_empty_marked_file_always_looks_modified() {
 
 /// "After add-user, `rotate` leaves keys.age with the old generation: the recipient cannot unlock."
 #[test]
-#[ignore = "issue 11: rotate does not re-wrap .git-secret/keys.age"]
 fn rotate_does_not_rewrap_keys_age() {
     let sandbox = Sandbox::new();
     let alice = sandbox.repo_with_secrets("alice", &[("secrets/app.env", b"TOKEN=1\n")]);
