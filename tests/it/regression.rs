@@ -710,7 +710,6 @@ fn a_rotation_in_keys_age_is_nothing_to_do_for_unlock() {
 
 /// "With rerere, a replayed resolution leaves ciphertext in the work tree."
 #[test]
-#[ignore = "issue 11: rerere replays a resolution as ciphertext"]
 fn rerere_replays_ciphertext_into_the_work_tree() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets("alice", &[("secrets/s.env", b"A=base\n")]);
