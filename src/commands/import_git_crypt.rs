@@ -146,7 +146,7 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
     crate::fault::crash_point("import:staged");
     // Staging reset the entries' stat data: record the work tree's again.
     let _ = repo.run_git(&["update-index", "-q", "--refresh"], None);
-    crate::hook::install_or_warn(repo, false, reporter);
+    crate::hook::install_or_warn(repo, reporter);
 
     for (name, key) in &current {
         reporter.note(format_args!(

@@ -75,7 +75,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     no_uncommitted_changes(repo, &paths, ", then unlock again")?;
 
     apply(repo, &store, &plan, &offered, &marked, reporter)?;
-    crate::hook::install_or_warn(repo, false, reporter);
+    crate::hook::install_or_warn(repo, reporter);
     if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
         save_in_ring(&plan, &from_stdin, reporter);
     }

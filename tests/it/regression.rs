@@ -797,7 +797,6 @@ fn unlock_keeps_drivers_that_name_a_deleted_binary() {
 
 /// "`core.hooksPath=.husky`: unlock rewrites the tracked `.husky/pre-commit`."
 #[test]
-#[ignore = "issue 11: unlock modifies a tracked hook when core.hooksPath is in the work tree"]
 fn unlock_rewrites_a_tracked_hook() {
     let sandbox = Sandbox::new();
     let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
