@@ -35,6 +35,9 @@ pub enum Command {
     ///
     /// With no KEYFILE, uses the keys in your personal key ring that this
     /// repository needs. Keys given as files are saved in the ring too.
+    ///
+    /// Drivers that name a git-secret binary that is missing or not this one
+    /// are pointed at this binary, even when there is nothing else to do.
     Unlock(UnlockArgs),
     /// Remove the key and turn the marked files in the work tree back into ciphertext
     Lock(LockArgs),

@@ -67,7 +67,16 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     };
 
     let plan = plan(repo, &store, &offered, &marked, &needed, reporter)?;
+    let marked_names: Vec<String> = marked
+        .iter()
+        .map(|m| m.key_name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if plan.is_empty() {
+        if refresh_drivers(repo, &marked_names, reporter)? {
+            crate::hook::install_or_warn(repo, reporter);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let names: Vec<String> = plan.iter().map(|i| i.name.clone()).collect();
@@ -75,6 +84,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     no_uncommitted_changes(repo, &paths, ", then unlock again")?;
 
     apply(repo, &store, &plan, &offered, &marked, reporter)?;
+    refresh_drivers(repo, &marked_names, reporter)?;
     crate::hook::install_or_warn(repo, reporter);
     if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
         save_in_ring(&plan, &from_stdin, reporter);
@@ -99,6 +109,36 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Points drivers that name a missing binary, or another one, at this
+/// binary (also when there is nothing else to do). Returns whether any was
+/// rewritten (then the hook, which names the binary too, needs refreshing).
+fn refresh_drivers(repo: &Repo, marked_names: &[String], reporter: &Reporter) -> Result<bool> {
+    let rewritten = drivers::refresh_stale(repo, marked_names)?;
+    if rewritten.is_empty() {
+        return Ok(false);
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for (driver, program) in &rewritten {
+        if program.is_empty() {
+            reporter.note(format_args!(
+                "Configured driver {driver} to run this binary ({exe})."
+            ));
+            continue;
+        }
+        let why = if std::path::Path::new(program).exists() {
+            format!("ran another binary, {program}")
+        } else {
+            format!("ran {program}, which no longer exists")
+        };
+        reporter.note(format_args!(
+            "Pointed driver {driver} at this binary ({exe}): it {why}."
+        ));
+    }
+    Ok(true)
 }
 
 fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<Needed> {

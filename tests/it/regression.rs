@@ -757,7 +757,6 @@ fn rerere_replays_ciphertext_into_the_work_tree() {
 
 /// "The binary the drivers name is gone: `unlock` says `nothing to do` and git keeps failing."
 #[test]
-#[ignore = "issue 11: unlock does not rewrite drivers that name a deleted binary"]
 fn unlock_keeps_drivers_that_name_a_deleted_binary() {
     let sandbox = Sandbox::new();
     let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
