@@ -66,6 +66,9 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
         let blob = repo
             .read_blob(oid)
             .with_context(|| format!("cannot read {}", file.path))?;
+        if blob.is_empty() {
+            continue; // git's empty blob: nothing to re-encrypt
+        }
         let plaintext = match format::decrypt_bytes(&blob, |id| {
             ring.iter().find(|k| k.id() == *id).map(Key::subkeys)
         }) {
@@ -75,7 +78,7 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
         };
         sealed.push((
             file.path.as_str(),
-            format::encrypt_bytes(next.subkeys(), &plaintext),
+            crate::filter::blob_for(next.subkeys(), &plaintext),
         ));
     }
     let mut new_ring: Vec<&Key> = ring.iter().collect();

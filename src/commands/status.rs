@@ -93,6 +93,10 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                     "encrypted      {}  (by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over)",
                     file.path, file.key_name
                 ),
+                Some(Stored::Empty) => format!(
+                    "empty          {}  (an empty file, stored as git's empty blob: nothing to hide; key '{}')",
+                    file.path, file.key_name
+                ),
                 Some(Stored::Damaged) => format!(
                     "DAMAGED        {}  (git-secret header unreadable; key '{}')",
                     file.path, file.key_name

@@ -88,6 +88,16 @@ impl Filter {
             io::copy(input, out)?;
             return Ok(());
         }
+        if n == 0 {
+            // An empty file is stored as git's empty blob, so its zero-size
+            // index entry matches (an encrypted empty blob never would), and
+            // it hides nothing its size does not. An encrypted empty blob
+            // from before stays as it is while the file stays empty.
+            if let Some(blob) = self.encrypted_empty_index_blob(path) {
+                out.write_all(&blob)?;
+            }
+            return Ok(());
+        }
         let Some(current) = self.keyring.current(&self.name) else {
             // Locked. Content identical to a plaintext blob already in the
             // index (committed before the file was marked) stores nothing new;
@@ -108,6 +118,20 @@ impl Filter {
         }
         format::encrypt(current.subkeys(), input, out)?;
         Ok(())
+    }
+
+    /// The index blob at `path` if it is an encrypted empty file (written
+    /// before empty files were stored as the empty blob, or by git-crypt)
+    /// that a held key opens.
+    fn encrypted_empty_index_blob(&self, path: &str) -> Option<Vec<u8>> {
+        let blob = self.repo.as_ref()?.index_blob(path)?;
+        if !has_magic(&blob) && !gitcrypt::is_blob(&blob) {
+            return None;
+        }
+        match self.open_blob(&blob) {
+            Ok(Some(plaintext)) if plaintext.is_empty() => Some(blob),
+            _ => None,
+        }
     }
 
     /// Whether `input` (from its current position) equals the index blob at `path`.
@@ -266,6 +290,15 @@ impl Filter {
         }
         format::decrypt_bytes(data, |id| self.find(id)).map_err(Opened::Format)
     }
+}
+
+/// What git stores for a marked file with this plaintext: git's empty blob
+/// for an empty file, else the file encrypted with `subkeys`.
+pub fn blob_for(subkeys: &Subkeys, plaintext: &[u8]) -> Vec<u8> {
+    if plaintext.is_empty() {
+        return Vec::new();
+    }
+    format::encrypt_bytes(subkeys, plaintext)
 }
 
 /// Why a blob could not be opened.

@@ -884,7 +884,6 @@ fn a_submodule_under_a_marked_directory_breaks_the_commands() {
 
 /// "An empty marked file always looks modified: `lock` refuses it without --force."
 #[test]
-#[ignore = "issue 11: an empty marked file always looks modified to git"]
 fn an_empty_marked_file_always_looks_modified() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets(
