@@ -34,7 +34,9 @@ pub enum Command {
     /// Install key file(s) and decrypt the marked files in the work tree
     ///
     /// With no KEYFILE, uses the keys in your personal key ring that this
-    /// repository needs. Keys given as files are saved in the ring too.
+    /// repository needs, and opens .git-secret/keys.age when the ring does not
+    /// cover every id needed or a newer keys.age arrived (in the work tree, or
+    /// in the branch's upstream). Keys given as files are saved in the ring too.
     ///
     /// Drivers that name a git-secret binary that is missing or not this one
     /// are pointed at this binary, even when there is nothing else to do.

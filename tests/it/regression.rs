@@ -665,7 +665,6 @@ fn a_pulled_rotation_cannot_be_unlocked() {
 
 /// "The rotation arrives in `.git-secret/keys.age`; plain `unlock` says `nothing to do`."
 #[test]
-#[ignore = "issue 11: plain unlock does not install a new generation wrapped in keys.age"]
 fn a_rotation_in_keys_age_is_nothing_to_do_for_unlock() {
     // `.env` sorts before `.git-secret/`, so the failed pull stops before it
     // writes the new keys.age (today: "nothing to do"); `secrets/app.env`
