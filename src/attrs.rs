@@ -28,7 +28,7 @@ pub enum AttrSource {
 /// Tracked files marked with one of our filter drivers, with their key names.
 pub fn marked_files(repo: &Repo) -> Result<Vec<Marked>> {
     let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
-    marked_in_listing(repo, &listing, &[AttrSource::WorkTree])
+    marked_in_listing(repo, &only_filtered(&listing), &[AttrSource::WorkTree])
 }
 
 /// Parses `git ls-files -s -z` output and keeps the paths whose `filter`
@@ -132,4 +132,23 @@ pub fn paths_for<'a>(marked: &'a [Marked], names: &[String]) -> Vec<&'a GitPath>
         .filter(|m| m.index_oid.is_some() && names.contains(&m.key_name))
         .map(|m| &m.path)
         .collect()
+}
+
+/// A `git ls-files -s -z` listing without the entries that are never
+/// encrypted: symlinks (mode 120000, stored as their target string) and
+/// gitlinks (160000, a submodule's commit id, not a blob), which git never
+/// filters, and the tool's own files under `.git-secret/`.
+pub fn only_filtered(listing: &[u8]) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(listing.len());
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let own = record
+            .iter()
+            .position(|&b| b == b'\t')
+            .is_some_and(|tab| crate::recipients::is_own_file(&record[tab + 1..]));
+        if !own && !record.starts_with(b"120000 ") && !record.starts_with(b"160000 ") {
+            kept.extend_from_slice(record);
+            kept.push(0);
+        }
+    }
+    kept
 }

@@ -34,7 +34,12 @@ pub enum Command {
     /// Install key file(s) and decrypt the marked files in the work tree
     ///
     /// With no KEYFILE, uses the keys in your personal key ring that this
-    /// repository needs. Keys given as files are saved in the ring too.
+    /// repository needs, and opens .git-secret/keys.age when the ring does not
+    /// cover every id needed or a newer keys.age arrived (in the work tree, or
+    /// in the branch's upstream). Keys given as files are saved in the ring too.
+    ///
+    /// Drivers that name a git-secret binary that is missing or not this one
+    /// are pointed at this binary, even when there is nothing else to do.
     Unlock(UnlockArgs),
     /// Remove the key and turn the marked files in the work tree back into ciphertext
     Lock(LockArgs),
@@ -55,6 +60,7 @@ pub enum Command {
     /// Print the man page (roff) to standard output
     Man,
     /// Make a new key generation, re-encrypt every file it covers and stage them
+    /// (and re-wrap .git-secret/keys.age for the recipients, if any)
     Rotate(RotateArgs),
     /// List marked files and whether each is stored encrypted; exit 1 on a plaintext leak
     Status(StatusArgs),

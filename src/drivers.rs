@@ -129,10 +129,119 @@ pub fn is_configured(repo: &Repo, driver: &str) -> bool {
         .is_some()
 }
 
+/// The drivers (ours, and git-crypt's pointed at git-secret by an import)
+/// whose filter is configured in the repository's local config, with the
+/// key name each one serves, sorted.
+pub fn configured_locally(repo: &Repo) -> Vec<(String, String)> {
+    let Ok(out) = repo.run_git(
+        &[
+            "config",
+            "--local",
+            "--name-only",
+            "--get-regexp",
+            r"^filter\.git-(secret|crypt)(-[^.]+)?\.",
+        ],
+        None,
+    ) else {
+        return Vec::new(); // exit 1: none
+    };
+    let mut found: Vec<(String, String)> = String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|key| {
+            let driver = key.strip_prefix("filter.")?.rsplit_once('.')?.0;
+            let name = key_name_of_driver(driver)?;
+            Some((driver.to_owned(), name.to_owned()))
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// The program a configured command runs: its first shell word, unquoted
+/// (`'/abs/path/git-secret' filter-process` → `/abs/path/git-secret`).
+fn command_program(command: &str) -> String {
+    let mut program = String::new();
+    let mut chars = command.trim_start().chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => program.extend(chars.by_ref().take_while(|&c| c != '\'')),
+            '\\' => program.extend(chars.next()),
+            c if c.is_whitespace() => break,
+            c => program.push(c),
+        }
+    }
+    program
+}
+
+/// Whether `program` is this very binary (symlinks resolved).
+fn is_this_binary(program: &str) -> bool {
+    let this = std::env::current_exe().and_then(|p| p.canonicalize());
+    let that = std::path::Path::new(program).canonicalize();
+    matches!((this, that), (Ok(this), Ok(that)) if this == that)
+}
+
+/// Points every driver that runs git-secret at this binary when its
+/// configured command names a binary that is missing or is not this one
+/// (the binary was moved, deleted or upgraded elsewhere): ours for each key
+/// name in `names` or configured locally, and git-crypt's where an import
+/// pointed it at git-secret. A driver of `names` not configured at all is
+/// configured too. Returns the drivers rewritten, each with the program it
+/// named (empty when it named none).
+pub fn refresh_stale(repo: &Repo, names: &[String]) -> Result<Vec<(String, String)>> {
+    let mut wanted: Vec<(String, String)> = configured_locally(repo);
+    wanted.extend(names.iter().map(|n| (driver_name(n), n.clone())));
+    wanted.sort();
+    wanted.dedup();
+    let mut rewritten = Vec::new();
+    for (driver, name) in wanted {
+        let process = repo.config_string(&format!("filter.{driver}.process"));
+        let ours = driver == driver_name(&name);
+        let program = match &process {
+            Some(command) => command_program(command),
+            // git-crypt's own configuration (no process command): not ours to touch.
+            None if !ours => continue,
+            None => String::new(),
+        };
+        if !program.is_empty() && is_this_binary(&program) {
+            continue;
+        }
+        if ours {
+            configure(repo, &name)?;
+        } else {
+            configure_git_crypt_driver(repo, &name)?;
+        }
+        rewritten.push((driver, program));
+    }
+    Ok(rewritten)
+}
+
 /// Removes the local configuration of filter `driver` that `configure` or
 /// `configure_git_crypt_driver` wrote (used to undo a failed unlock).
 pub fn unconfigure(repo: &Repo, driver: &str) {
     for section in sections(driver) {
         let _ = repo.run_git(&["config", "--local", "--remove-section", &section], None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_program;
+
+    #[test]
+    fn command_program_unquotes_the_first_word() {
+        assert_eq!(
+            command_program("'/a b/git-secret' filter-process -k x"),
+            "/a b/git-secret"
+        );
+        assert_eq!(
+            command_program("'/it'\\''s/git-secret' clean"),
+            "/it's/git-secret"
+        );
+        assert_eq!(
+            command_program("/usr/bin/git-secret smudge -- %f"),
+            "/usr/bin/git-secret"
+        );
+        assert_eq!(command_program("git-secret"), "git-secret");
     }
 }

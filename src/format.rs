@@ -127,12 +127,18 @@ pub enum Stored {
     Damaged,
     /// Encrypted by git-crypt (history from before `import-git-crypt`).
     GitCrypt,
+    /// git's empty blob: what an empty marked file is stored as (it hides
+    /// nothing its size does not), never a leak.
+    Empty,
     Plaintext,
 }
 
 impl Stored {
     /// Classifies a blob (or its first [`HEADER_LEN`] bytes or more).
     pub fn classify(data: &[u8]) -> Stored {
+        if data.is_empty() {
+            return Stored::Empty;
+        }
         match Header::parse(&data[..data.len().min(HEADER_LEN)]) {
             Ok(Some(header)) => Stored::Encrypted(header.key_id),
             Ok(None) if crate::gitcrypt::is_blob(data) => Stored::GitCrypt,

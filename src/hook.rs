@@ -2,16 +2,25 @@
 //! so a plaintext blob at a marked path (a libgit2-based tool, a filter that
 //! was not configured) is never committed. It honours `core.hooksPath` and
 //! chains a hook that was already there instead of replacing it.
+//!
+//! Nothing is ever written into the work tree: when `core.hooksPath` points
+//! there (husky and the like keep hooks as tracked, shared files), the user
+//! is shown the line to add instead. The hook is written to a temp file in
+//! the hooks directory and renamed into place, after an lstat of the old
+//! one, so no write ever goes through a symlink.
 
 use crate::repo::Repo;
 use crate::report::Reporter;
 use anyhow::{Context, Result};
 use std::fs;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 /// Marks the hook as ours, so reinstalling updates it in place.
 const MARKER: &str = "# installed by git-secret";
 const CHAINED_SUFFIX: &str = ".git-secret-chained";
+/// The line to add to a hook git-secret does not write itself.
+pub const HOOK_LINE: &str = "git-secret check --staged || exit 1";
 
 fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
     let out = repo.run_git(
@@ -25,47 +34,76 @@ fn hooks_dir(repo: &Repo) -> Result<PathBuf> {
     ))
 }
 
+/// `path` with symlinks resolved as far as it exists (the rest appended).
+fn resolve(path: &Path) -> PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(resolved) = existing.canonicalize() {
+            return rest.iter().rev().fold(resolved, |p, part| p.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
+    }
+}
+
+/// Whether `dir` lies in the work tree (and not in a git dir inside it).
+fn in_work_tree(repo: &Repo, dir: &Path) -> bool {
+    let dir = resolve(dir);
+    dir.starts_with(resolve(repo.top()))
+        && !dir.starts_with(resolve(repo.git_dir()))
+        && !dir.starts_with(resolve(repo.common_dir()))
+}
+
 /// Installs (or refreshes) the pre-commit hook; returns its path, or None
-/// when `outside_work_tree_only` and `core.hooksPath` points into the work
-/// tree (init promises to write nothing there).
-pub fn install(
-    repo: &Repo,
-    outside_work_tree_only: bool,
-    reporter: &Reporter,
-) -> Result<Option<PathBuf>> {
+/// when it wrote nothing (the hooks path is in the work tree, or a foreign
+/// hook could not be chained) and told the user the line to add instead.
+pub fn install(repo: &Repo, reporter: &Reporter) -> Result<Option<PathBuf>> {
     let dir = hooks_dir(repo)?;
-    let top = repo
-        .top()
-        .canonicalize()
-        .unwrap_or_else(|_| repo.top().to_path_buf());
-    let resolved = dir.canonicalize().unwrap_or_else(|_| dir.clone());
-    if outside_work_tree_only
-        && resolved.starts_with(&top)
-        && !resolved.starts_with(top.join(".git"))
-    {
+    let hook = dir.join("pre-commit");
+    if in_work_tree(repo, &dir) {
         reporter.note(format_args!(
-            "Note: core.hooksPath points into the work tree ({}); init writes nothing there. \
-             `git-secret unlock` installs the pre-commit guard, or add `git-secret check --staged` to your hook.",
-            dir.display()
+            "Note: core.hooksPath points into the work tree ({}); git-secret writes nothing there \
+             (such hooks are usually tracked and shared). To refuse commits of plaintext at marked \
+             paths, add this line to {}:\n    {HOOK_LINE}",
+            dir.display(),
+            hook.display()
         ));
         return Ok(None);
     }
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let hook = dir.join("pre-commit");
     let chained = dir.join(format!("pre-commit{CHAINED_SUFFIX}"));
-    if let Ok(existing) = fs::read_to_string(&hook) {
-        if !existing.contains(MARKER) && !chained.exists() {
-            fs::rename(&hook, &chained)
-                .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
-            reporter.note(format_args!(
-                "Kept your existing pre-commit hook; it now runs after git-secret's check ({}).",
-                chained.display()
-            ));
+    match fs::symlink_metadata(&hook) {
+        Ok(meta) => {
+            // Read only a regular file: never follow a link to see whether it is ours.
+            let ours = meta.file_type().is_file()
+                && fs::read_to_string(&hook).is_ok_and(|text| text.contains(MARKER));
+            if !ours {
+                if chained.symlink_metadata().is_ok() {
+                    reporter.warn(format_args!(
+                        "{} is not git-secret's hook and {} already exists; changed neither. \
+                         Add this line to your hook:\n    {HOOK_LINE}",
+                        hook.display(),
+                        chained.display()
+                    ));
+                    return Ok(None);
+                }
+                // rename moves a symlink itself, never its target.
+                fs::rename(&hook, &chained)
+                    .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
+                reporter.note(format_args!(
+                    "Kept your existing pre-commit hook; it now runs after git-secret's check ({}).",
+                    chained.display()
+                ));
+            }
         }
-    } else if hook.symlink_metadata().is_ok() && !chained.exists() {
-        // A hook we cannot read as text (binary, broken link): keep it, chained.
-        fs::rename(&hook, &chained)
-            .with_context(|| format!("cannot move the existing hook {}", hook.display()))?;
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", hook.display())),
     }
     let exe = crate::drivers::quoted_exe()?;
     let script = format!(
@@ -74,18 +112,42 @@ pub fn install(
          chained=\"$0{CHAINED_SUFFIX}\"\n\
          if [ -x \"$chained\" ]; then exec \"$chained\" \"$@\"; fi\n"
     );
-    fs::write(&hook, script).with_context(|| format!("cannot write {}", hook.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
-    }
+    write_by_rename(&hook, script.as_bytes())?;
     Ok(Some(hook))
 }
 
+/// Writes `target` (mode 0755) through a new temp file beside it, then a
+/// rename: a symlink at either name is replaced, never written through.
+fn write_by_rename(target: &Path, content: &[u8]) -> Result<()> {
+    let temp = target.with_file_name(".pre-commit.git-secret-tmp");
+    crate::files::remove_if_exists(&temp)
+        .with_context(|| format!("cannot remove {}", temp.display()))?;
+    let result = (|| -> Result<()> {
+        let mut options = fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o755);
+        let mut file = options
+            .open(&temp)
+            .with_context(|| format!("cannot create {}", temp.display()))?;
+        file.write_all(content)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(0o755))?;
+        }
+        drop(file);
+        fs::rename(&temp, target).with_context(|| format!("cannot write {}", target.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
 /// Installs the hook as a safety net, not a precondition: a failure is a warning.
-pub fn install_or_warn(repo: &Repo, outside_work_tree_only: bool, reporter: &Reporter) {
-    if let Err(e) = install(repo, outside_work_tree_only, reporter) {
+pub fn install_or_warn(repo: &Repo, reporter: &Reporter) {
+    if let Err(e) = install(repo, reporter) {
         reporter.warn(format_args!("could not install the pre-commit hook: {e:#}"));
     }
 }

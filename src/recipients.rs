@@ -22,6 +22,15 @@ pub const DIR: &str = ".git-secret";
 pub const LIST: &str = ".git-secret/recipients.txt";
 pub const WRAPPED: &str = ".git-secret/keys.age";
 
+/// Whether `path` (relative to the top of the work tree) is one of this
+/// tool's own files under `.git-secret/`: they are never encrypted, whatever
+/// `.gitattributes` says (keys.age is already encrypted, and an encrypted
+/// recipient list or keys.age could not be opened without the key).
+pub fn is_own_file(path: &[u8]) -> bool {
+    path.strip_prefix(DIR.as_bytes())
+        .is_some_and(|rest| rest.starts_with(b"/"))
+}
+
 /// One recipient: its public key text and an optional comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
@@ -174,13 +183,19 @@ pub fn identity_paths() -> Vec<PathBuf> {
 pub fn unwrap(top: &Path, reporter: &Reporter) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
     let wrapped =
         std::fs::read(top.join(WRAPPED)).with_context(|| format!("cannot read {WRAPPED}"))?;
+    unwrap_bytes(&wrapped, reporter)
+}
+
+/// Decrypts one version of `keys.age` (its bytes, from the work tree or a
+/// commit) with whichever of the user's identities can.
+pub fn unwrap_bytes(wrapped: &[u8], reporter: &Reporter) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
     let mut tried = Vec::new();
     for path in identity_paths().into_iter().filter(|p| p.is_file()) {
         tried.push(path.display().to_string());
         let Ok(identities) = load_identities(&path, reporter) else {
             continue;
         };
-        let reader = age::armor::ArmoredReader::new(&wrapped[..]);
+        let reader = age::armor::ArmoredReader::new(wrapped);
         let decryptor = age::Decryptor::new(reader)
             .map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
         match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {

@@ -2,7 +2,7 @@
 //! `check --staged` (the pre-commit guard), `check --range` (push gate for
 //! pre-receive hooks and CI) and `audit` (all of history).
 
-use crate::attrs::{key_names, marked_in_listing, AttrSource};
+use crate::attrs::{key_names, marked_in_listing, only_filtered, AttrSource};
 use crate::cli::{AuditArgs, CheckArgs};
 use crate::format::Stored;
 use crate::path::GitPath;
@@ -27,7 +27,7 @@ pub fn run(session: &Session, args: &CheckArgs) -> Result<ExitCode> {
 /// the index's `.gitattributes`) is not encrypted.
 fn staged(session: &Session) -> Result<ExitCode> {
     let repo = session.repo()?;
-    let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+    let listing = only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
     let marked = marked_in_listing(repo, &listing, &[AttrSource::WorkTree, AttrSource::Index])?;
     let mut leaks = Vec::new();
     for file in &marked {
@@ -40,8 +40,8 @@ fn staged(session: &Session) -> Result<ExitCode> {
     if !leaks.is_empty() {
         return Ok(session.reporter().fail(format_args!(
             "these marked files are staged in plaintext:{}\nNothing was committed. Unlock (`git-secret unlock`) and run \
-             `git-secret status --fix` (or `git add` them again) so they are encrypted, or unstage them with \
-             `git rm --cached -- PATH`",
+             `git-secret status --fix` (or `git add --renormalize -- PATH`, which re-runs the filter even on a \
+             file git thinks unchanged) so they are encrypted, or unstage them with `git rm --cached -- PATH`",
             list_paths(&leaks)
         )));
     }
@@ -134,7 +134,12 @@ fn scan(repo: &Repo, rev_args: &[String]) -> Result<Vec<Leak>> {
             };
             let meta = String::from_utf8_lossy(&record[..tab]);
             let fields: Vec<&str> = meta.split(' ').collect();
-            if fields.get(1) == Some(&"blob") {
+            // Symlinks (120000) are blobs git never filters, and the tool's
+            // own files are never encrypted: neither is a leak.
+            if fields.get(1) == Some(&"blob")
+                && fields.first() != Some(&"120000")
+                && !crate::recipients::is_own_file(&record[tab + 1..])
+            {
                 if let Some(oid) = fields.get(2).and_then(|o| Oid::from_hex(o).ok()) {
                     entries.push((GitPath::from_bytes(&record[tab + 1..]), oid));
                 }

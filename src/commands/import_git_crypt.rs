@@ -19,7 +19,7 @@ use crate::drivers::{
     configure, configure_git_crypt_driver, driver_name, git_crypt_driver, key_name_of_driver,
     GIT_CRYPT_DRIVER,
 };
-use crate::format::{self, Stored};
+use crate::format::Stored;
 use crate::gitcrypt::{self, GitCryptKey};
 use crate::key::Key;
 use crate::keyring::KeyStore;
@@ -127,9 +127,12 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
                 were_plain.push(file.path.clone());
                 blob
             }
-            Stored::Encrypted(_) | Stored::Damaged => continue,
+            Stored::Encrypted(_) | Stored::Damaged | Stored::Empty => continue,
         };
-        sealed.push((&file.path, format::encrypt_bytes(key.subkeys(), &plaintext)));
+        sealed.push((
+            &file.path,
+            crate::filter::blob_for(key.subkeys(), &plaintext),
+        ));
     }
     // The work tree becomes plaintext first (smudged from the git-crypt
     // blobs still in the index), then the new blobs are staged: a crash in
@@ -144,7 +147,7 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
     crate::fault::crash_point("import:staged");
     // Staging reset the entries' stat data: record the work tree's again.
     let _ = repo.run_git(&["update-index", "-q", "--refresh"], None);
-    crate::hook::install_or_warn(repo, false, reporter);
+    crate::hook::install_or_warn(repo, reporter);
 
     for (name, key) in &current {
         reporter.note(format_args!(
@@ -169,7 +172,8 @@ pub fn run(session: &Session, args: &ImportGitCryptArgs) -> Result<ExitCode> {
 }
 
 /// Whether `path`'s index blob is what an interrupted import staged: a
-/// git-secret blob under a key installed here, where HEAD holds git-crypt's.
+/// git-secret blob under a key installed here (or git's empty blob, for an
+/// empty file), where HEAD holds git-crypt's.
 fn staged_by_import(repo: &Repo, store: &KeyStore, marked: &[Marked], path: &GitPath) -> bool {
     let Some(file) = marked.iter().find(|m| m.path == *path) else {
         return false;
@@ -178,8 +182,13 @@ fn staged_by_import(repo: &Repo, store: &KeyStore, marked: &[Marked], path: &Git
         return false;
     };
     let held = store.load(&file.key_name).unwrap_or_default();
-    matches!(repo.stored(index), Ok(Stored::Encrypted(id)) if held.iter().any(|k| k.id() == id))
-        && matches!(repo.stored(head), Ok(Stored::GitCrypt))
+    let staged = match repo.stored(index) {
+        Ok(Stored::Encrypted(id)) => held.iter().any(|k| k.id() == id),
+        // An empty file: staged as git's empty blob.
+        Ok(Stored::Empty) => true,
+        _ => false,
+    };
+    staged && matches!(repo.stored(head), Ok(Stored::GitCrypt))
 }
 
 /// Rewrites `filter=git-crypt[-NAME]` and `diff=git-crypt[-NAME]` in every

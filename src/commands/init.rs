@@ -54,7 +54,7 @@ pub fn run(session: &Session, args: &InitArgs) -> Result<ExitCode> {
         let _ = store.mark_saved(&[key.id()]);
         return Err(e);
     }
-    crate::hook::install_or_warn(repo, true, session.reporter());
+    crate::hook::install_or_warn(repo, session.reporter());
     let driver = driver_name(name);
     session.reporter().note(format_args!(
         "Created key '{name}' (id {}) in {}.\n\

@@ -16,8 +16,10 @@ use crate::attrs::{marked_files, paths_for};
 use crate::checkout::{self, rewrite, user_changes};
 use crate::cli::LockArgs;
 use crate::crypto::KeyId;
+use crate::drivers;
 use crate::key::validate_name;
 use crate::keyring::KeyStore;
+use crate::repo::Repo;
 use crate::report::list_paths;
 use crate::session::Session;
 use anyhow::{bail, Result};
@@ -28,6 +30,7 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
     let reporter = session.reporter();
     validate_name(name)?;
     let repo = session.repo()?;
+    never_used(repo)?;
     no_operation_in_progress(repo, "lock")?;
     let _transaction = checkout::begin(repo, reporter)?;
     let store = repo.key_store();
@@ -122,6 +125,22 @@ pub fn run(session: &Session, args: &LockArgs) -> Result<ExitCode> {
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses in a repository that never used git-secret (no key installed, no
+/// driver in its config, nothing marked): "already locked" would suggest
+/// there was something to lock. Checked before anything is written.
+fn never_used(repo: &Repo) -> Result<()> {
+    if repo.key_store().names()?.is_empty()
+        && drivers::configured_locally(repo).is_empty()
+        && marked_files(repo)?.is_empty()
+    {
+        bail!(
+            "nothing to lock: this repository has no git-secret key, no git-secret driver in its config \
+             and no file marked for git-secret. To start using git-secret here, run `git-secret init`"
+        );
+    }
+    Ok(())
 }
 
 /// The generations of `names` whose only copy is this clone's store.

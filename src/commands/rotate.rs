@@ -8,6 +8,7 @@ use crate::attrs::{marked_files, paths_for};
 use crate::cli::RotateArgs;
 use crate::format;
 use crate::key::{validate_name, Key};
+use crate::recipients;
 use crate::report::Reporter;
 use crate::session::Session;
 use anyhow::{bail, Context, Result};
@@ -25,6 +26,20 @@ pub struct Rotated {
 pub fn run(session: &Session, args: &RotateArgs) -> Result<ExitCode> {
     let rotated = rotate(session, &args.key.name)?;
     report(session.reporter(), &rotated);
+    // The recipients must be able to open the new generation too.
+    let wrapped = super::users::rewrap(session).map_err(|e| {
+        e.context(format!(
+            "the rotation is staged, but {} could not be re-wrapped for the recipients; \
+             fix the cause and run `git-secret rotate` again (an extra generation does no harm)",
+            recipients::WRAPPED
+        ))
+    })?;
+    if wrapped > 0 {
+        session.reporter().note(format_args!(
+            "Re-wrapped {} for {wrapped} recipient(s) with the new generation and staged it.",
+            recipients::WRAPPED
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -52,6 +67,9 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
         let blob = repo
             .read_blob(oid)
             .with_context(|| format!("cannot read {}", file.path))?;
+        if blob.is_empty() {
+            continue; // git's empty blob: nothing to re-encrypt
+        }
         let plaintext = match format::decrypt_bytes(&blob, |id| {
             ring.iter().find(|k| k.id() == *id).map(Key::subkeys)
         }) {
@@ -61,7 +79,7 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
         };
         sealed.push((
             &file.path,
-            format::encrypt_bytes(next.subkeys(), &plaintext),
+            crate::filter::blob_for(next.subkeys(), &plaintext),
         ));
     }
     let mut new_ring: Vec<&Key> = ring.iter().collect();

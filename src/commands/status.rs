@@ -1,7 +1,7 @@
 //! `git-secret status`: one line per marked file, flagging plaintext leaks.
 //! Reads only blob headers, so it needs no key and runs in any CI.
 
-use crate::attrs::marked_files;
+use crate::attrs::{key_names, marked_files, AttrSource};
 use crate::cli::StatusArgs;
 use crate::format::{has_magic, Stored};
 use crate::path::GitPath;
@@ -35,8 +35,23 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     let mut leaks = 0;
     let mut fixable: Vec<GitPath> = Vec::new();
     let mut shown = 0;
+    let selected =
+        |path: &GitPath| wanted.is_empty() || wanted.iter().any(|w| path.is_within(w.as_bytes()));
+    // One line per marked path, in path order: files, and symlinks (which git
+    // stores as their target and never filters).
+    let mut lines: Vec<(GitPath, String)> = Vec::new();
+    for (path, key_name) in marked_symlinks(repo)? {
+        if selected(&path) {
+            shown += 1;
+            let line = format!(
+                "symlink        {path}  (a symbolic link: git stores its target and never filters it; \
+                 not encrypted, by design; key '{key_name}')"
+            );
+            lines.push((path, line));
+        }
+    }
     for file in marked_files(repo)? {
-        if !wanted.is_empty() && !wanted.iter().any(|w| file.path.is_within(w.as_bytes())) {
+        if !selected(&file.path) {
             continue;
         }
         shown += 1;
@@ -76,6 +91,10 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                     "encrypted      {}  (by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over)",
                     file.path, file.key_name
                 ),
+                Some(Stored::Empty) => format!(
+                    "empty          {}  (an empty file, stored as git's empty blob: nothing to hide; key '{}')",
+                    file.path, file.key_name
+                ),
                 Some(Stored::Damaged) => format!(
                     "DAMAGED        {}  (git-secret header unreadable; key '{}')",
                     file.path, file.key_name
@@ -83,6 +102,10 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                 _ => format!("unmerged       {}  (key '{}')", file.path, file.key_name),
             }
         };
+        lines.push((file.path, line));
+    }
+    lines.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    for (_, line) in &lines {
         writeln!(out, "{line}")?;
     }
     out.flush()?;
@@ -101,6 +124,28 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         reporter.note("No tracked file is marked for git-secret (see .gitattributes.example).");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Symlinks in the index (stage 0) at paths marked for one of our drivers,
+/// with the key name.
+fn marked_symlinks(repo: &Repo) -> Result<Vec<(GitPath, String)>> {
+    let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+    let paths: Vec<GitPath> = listing
+        .split(|&b| b == 0)
+        .filter_map(|record| {
+            let tab = record.iter().position(|&b| b == b'\t')?;
+            let meta = &record[..tab];
+            (meta.starts_with(b"120000 ") && meta.ends_with(b" 0"))
+                .then(|| GitPath::from_bytes(&record[tab + 1..]))
+        })
+        .collect();
+    let refs: Vec<&GitPath> = paths.iter().collect();
+    let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
+    Ok(paths
+        .into_iter()
+        .zip(names)
+        .filter_map(|(path, name)| Some((path, name?)))
+        .collect())
 }
 
 /// Lexically normalises a repo-relative path (`a/./b/../c/` → `a/c`).

@@ -1,7 +1,8 @@
 //! `git-secret unlock`: install keys, then decrypt the marked files in the work tree.
 //!
 //! Three steps, each its own function: gather the offered keys (key files, or
-//! else the personal ring, or else `.git-secret/keys.age`), plan what to
+//! else the personal ring and, when it falls short or a newer one arrived,
+//! `.git-secret/keys.age`), plan what to
 //! install (checked against the key ids the repository's blobs need; nothing
 //! has changed yet, so every refusal leaves the repository as it was), then
 //! apply: keys, config, re-checkout. If the re-checkout fails, keys and config
@@ -68,7 +69,16 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     };
 
     let plan = plan(repo, &store, &offered, &marked, &needed, reporter)?;
+    let marked_names: Vec<String> = marked
+        .iter()
+        .map(|m| m.key_name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if plan.is_empty() {
+        if refresh_drivers(repo, &marked_names, reporter)? {
+            crate::hook::install_or_warn(repo, reporter);
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let names: Vec<String> = plan.iter().map(|i| i.name.clone()).collect();
@@ -76,7 +86,9 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     no_uncommitted_changes(repo, &paths, ", then unlock again")?;
 
     apply(repo, &store, &plan, &offered, &marked, reporter)?;
-    crate::hook::install_or_warn(repo, false, reporter);
+    refresh_drivers(repo, &marked_names, reporter)?;
+    restore_arrived_own_files(repo, reporter);
+    crate::hook::install_or_warn(repo, reporter);
     if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
         save_in_ring(&plan, &from_stdin, reporter);
     }
@@ -102,6 +114,36 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Points drivers that name a missing binary, or another one, at this
+/// binary (also when there is nothing else to do). Returns whether any was
+/// rewritten (then the hook, which names the binary too, needs refreshing).
+fn refresh_drivers(repo: &Repo, marked_names: &[String], reporter: &Reporter) -> Result<bool> {
+    let rewritten = drivers::refresh_stale(repo, marked_names)?;
+    if rewritten.is_empty() {
+        return Ok(false);
+    }
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for (driver, program) in &rewritten {
+        if program.is_empty() {
+            reporter.note(format_args!(
+                "Configured driver {driver} to run this binary ({exe})."
+            ));
+            continue;
+        }
+        let why = if std::path::Path::new(program).exists() {
+            format!("ran another binary, {program}")
+        } else {
+            format!("ran {program}, which no longer exists")
+        };
+        reporter.note(format_args!(
+            "Pointed driver {driver} at this binary ({exe}): it {why}."
+        ));
+    }
+    Ok(true)
+}
+
 fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<Needed> {
     let mut needed = Needed::new();
     for file in marked {
@@ -114,26 +156,136 @@ fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<Needed> {
     Ok(needed)
 }
 
-/// No key file given: the personal key ring, else the keys wrapped for this
-/// repository's recipients (`.git-secret/keys.age`).
+/// No key file given: the personal key ring, and the keys wrapped for this
+/// repository's recipients (`.git-secret/keys.age`) when the ring does not
+/// cover every id the repository needs, or when a keys.age other than
+/// HEAD's has arrived (a pull of a rotation: written to the work tree by a
+/// checkout that then failed, or still only in the branch's upstream).
 fn offered_without_files(
     repo: &Repo,
     needed: &Needed,
     reporter: &Reporter,
 ) -> Result<(Keyring, Source)> {
-    match keys_from_ring(needed, reporter) {
-        Ok(found) => Ok((found, Source::Ring)),
-        Err(_) if repo.top().join(recipients::WRAPPED).is_file() => {
-            let (text, identity) = recipients::unwrap(repo.top(), reporter)?;
-            let file = parse_key_file_all(&text, recipients::WRAPPED)?;
-            reporter.note(format_args!(
-                "Opened {} with {}.",
-                recipients::WRAPPED,
-                identity.display()
-            ));
-            Ok((Keyring::from_key_file(file), Source::Wrapped))
+    let ring = keys_from_ring(needed, reporter);
+    let covered = ring
+        .as_ref()
+        .is_ok_and(|r| needed.values().flatten().all(|id| r.holds(id)));
+    let versions = wrapped_versions(repo);
+    if versions.is_empty() || (covered && !versions.iter().any(|v| v.newer)) {
+        return ring.map(|r| (r, Source::Ring));
+    }
+    let mut opened = Vec::new();
+    let mut failure = None;
+    for version in &versions {
+        match recipients::unwrap_bytes(&version.bytes, reporter) {
+            Ok((text, identity)) => {
+                opened.push(parse_key_file_all(&text, recipients::WRAPPED)?);
+                reporter.note(format_args!(
+                    "Opened {}{} with {}.",
+                    recipients::WRAPPED,
+                    version.from,
+                    identity.display()
+                ));
+            }
+            Err(e) => failure = Some(e),
         }
-        Err(e) => Err(e),
+    }
+    if opened.is_empty() {
+        return match ring {
+            Ok(ring) if covered => Ok((ring, Source::Ring)),
+            _ => Err(failure.expect("a version was tried")),
+        };
+    }
+    let mut keys = ring.unwrap_or_default();
+    for file in opened {
+        keys.extend(file);
+    }
+    Ok((keys, Source::Wrapped))
+}
+
+/// One version of `.git-secret/keys.age` that unlock may open.
+struct Wrapped {
+    /// Where it comes from, for messages ("" for the work tree).
+    from: &'static str,
+    bytes: Vec<u8>,
+    /// Not the version HEAD holds.
+    newer: bool,
+}
+
+/// The work tree's keys.age, and the upstream branch's when it differs from
+/// HEAD's and from the work tree's (what `git pull` is about to bring).
+fn wrapped_versions(repo: &Repo) -> Vec<Wrapped> {
+    let blob_id = |spec: &str| {
+        repo.run_git(&["rev-parse", "-q", "--verify", spec], None)
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
+            .filter(|id| !id.is_empty())
+    };
+    let head = blob_id(&format!("HEAD:{}", recipients::WRAPPED));
+    let mut versions = Vec::new();
+    if let Ok(bytes) = std::fs::read(repo.top().join(recipients::WRAPPED)) {
+        let id = repo
+            .run_git(&["hash-object", "--stdin"], Some(&bytes))
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out).trim().to_owned());
+        versions.push(Wrapped {
+            from: "",
+            newer: head.is_some() && id != head,
+            bytes,
+        });
+    }
+    if let Some(upstream) = blob_id(&format!("@{{upstream}}:{}", recipients::WRAPPED)) {
+        if Some(&upstream) != head.as_ref() {
+            if let Ok(bytes) = repo.run_git(&["cat-file", "blob", &upstream], None) {
+                if !versions.iter().any(|v| v.bytes == bytes) {
+                    versions.push(Wrapped {
+                        from: " (of the upstream branch)",
+                        newer: true,
+                        bytes,
+                    });
+                }
+            }
+        }
+    }
+    versions
+}
+
+/// Puts back the tool's own files that a failed checkout (a pull whose
+/// smudge failed before the new key was installed) left at the upstream
+/// branch's version: the next `git pull` would refuse to overwrite them.
+/// Their content is the upstream's blob, so nothing is lost.
+fn restore_arrived_own_files(repo: &Repo, reporter: &Reporter) {
+    let blob_id = |args: &[&str]| {
+        repo.run_git(args, None)
+            .ok()
+            .map(|out| String::from_utf8_lossy(&out).trim().to_owned())
+            .filter(|id| !id.is_empty())
+    };
+    let mut restored = Vec::new();
+    for path in [recipients::LIST, recipients::WRAPPED] {
+        let upstream = blob_id(&[
+            "rev-parse",
+            "-q",
+            "--verify",
+            &format!("@{{upstream}}:{path}"),
+        ]);
+        let index = blob_id(&["rev-parse", "-q", "--verify", &format!(":{path}")]);
+        let here = blob_id(&["hash-object", "--", path]);
+        if upstream.is_some() && here == upstream && here != index && index.is_some() {
+            restored.push(path);
+        }
+    }
+    if restored.is_empty() {
+        return;
+    }
+    let mut args = vec!["--literal-pathspecs", "checkout", "--"];
+    args.extend(&restored);
+    match repo.run_git(&args, None) {
+        Ok(_) => reporter.note(format_args!(
+            "Put back {} as committed: a failed pull had left the upstream's version there; `git pull` brings it again.",
+            restored.join(" and ")
+        )),
+        Err(e) => reporter.warn(format_args!("could not put back {}: {e:#}", restored.join(" and "))),
     }
 }
 

@@ -27,6 +27,24 @@ fn stage(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
+/// Re-wraps `.git-secret/keys.age` with every key this repository holds for
+/// the current recipients and stages it (after a rotation, so they can open
+/// the new generation). Returns how many recipients there are; with none,
+/// nothing is written.
+pub fn rewrap(session: &Session) -> Result<usize> {
+    let repo = session.repo()?;
+    let list = recipients::read_list(repo.top())?;
+    if list.is_empty() {
+        return Ok(0);
+    }
+    let (keys, ids) = key_file(session)?;
+    recipients::write(repo.top(), &list, keys.as_bytes())?;
+    stage(repo)?;
+    // Wrapped for a recipient: no longer the only copy.
+    repo.key_store().mark_saved(&ids)?;
+    Ok(list.len())
+}
+
 pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
     let repo = session.repo()?;
     let recipient = Recipient::parse(&args.recipient)?;

@@ -6,7 +6,8 @@
 
 use super::{Filter, Opened};
 use crate::drivers::CONFLICT_STYLE;
-use crate::format::FormatError;
+use crate::format::{has_magic, FormatError};
+use crate::gitcrypt;
 use anyhow::{bail, Context, Result};
 use std::fs;
 use std::io::Write;
@@ -44,12 +45,14 @@ pub fn merge(keys: &Filter, args: &MergeArgs) -> Result<Merged> {
     let read =
         |file: &Path| fs::read(file).with_context(|| format!("cannot read {}", file.display()));
     let mut versions = Vec::with_capacity(3);
+    let mut any_stored_form = false;
     for (side, file) in [
         ("base", args.base),
         ("ours", args.ours),
         ("theirs", args.theirs),
     ] {
         let data = read(file)?;
+        any_stored_form |= has_magic(&data) || gitcrypt::is_blob(&data);
         // An add/add conflict has an empty base, which is not a blob of ours.
         match keys.open_blob(&data) {
             Ok(Some(plaintext)) => versions.push(plaintext),
@@ -81,14 +84,33 @@ pub fn merge(keys: &Filter, args: &MergeArgs) -> Result<Merged> {
         )));
     }
     let (merged, conflicts) = merge_file(keys, &versions, args)?;
-    let mut blob = Vec::new();
-    keys.clean(path, &mut std::io::Cursor::new(&merged[..]), &mut blob)?;
-    write_result(args.ours, &blob)?;
+    if is_rerere_replay(args, any_stored_form) {
+        // The result goes to the work tree: plaintext, like its inputs.
+        write_result(args.ours, &merged)?;
+    } else {
+        let mut blob = Vec::new();
+        keys.clean(path, &mut std::io::Cursor::new(&merged[..]), &mut blob)?;
+        write_result(args.ours, &blob)?;
+    }
     Ok(if conflicts {
         Merged::Conflict
     } else {
         Merged::Clean
     })
+}
+
+/// Whether git runs the driver for rerere's replay of a recorded resolution
+/// rather than for a merge. rerere (rerere.c `try_merge`) calls the same
+/// low-level merge as a merge does, so it runs our driver, but with the
+/// work-tree form: the recorded preimage, this conflict (read from the work
+/// tree) and the recorded resolution, all plaintext, with empty labels
+/// (`%X %S %Y` expand to ''), and it writes what the driver leaves in `%A`
+/// straight into the work-tree file, never into the object store. A merge
+/// (merge-ort, also for rebase, cherry-pick, stash) hands the stored form
+/// and always names its sides. So: all three labels given and empty, and no
+/// input in stored (encrypted) form.
+fn is_rerere_replay(args: &MergeArgs, any_stored_form: bool) -> bool {
+    !any_stored_form && args.labels.iter().all(|l| *l == Some(""))
 }
 
 /// Runs `git merge-file -p` on plaintext copies in a private temporary

@@ -13,6 +13,7 @@ use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN,
 use crate::gitcrypt;
 use crate::keyring::Keyring;
 use crate::path::GitPath;
+use crate::recipients;
 use crate::repo::Repo;
 use crate::report::Reporter;
 use anyhow::{bail, Result};
@@ -66,7 +67,10 @@ impl Filter {
         self.repo.as_ref()
     }
 
-    /// Plaintext → blob. `path` is only used in messages; callers name the file in errors. Input that is already a git-secret blob passes through
+    /// Plaintext → blob. `path` (relative to the top of the work tree) is
+    /// used in messages and to pass the tool's own files under `.git-secret/`
+    /// through unchanged, whatever the attributes say; callers name the file
+    /// in errors. Input that is already a git-secret blob passes through
     /// unchanged (clean must be idempotent); in a locked repo plaintext is refused.
     pub fn clean<R: Read + Seek + Send + ?Sized>(
         &self,
@@ -74,12 +78,26 @@ impl Filter {
         input: &mut R,
         out: &mut dyn Write,
     ) -> Result<()> {
+        if recipients::is_own_file(path.as_bytes()) {
+            io::copy(input, out)?;
+            return Ok(());
+        }
         let start = input.stream_position()?;
         let mut magic = [0u8; MAGIC.len()];
         let n = read_full(&mut *input, &mut magic)?;
         input.seek(SeekFrom::Start(start))?;
         if has_magic(&magic[..n]) || gitcrypt::is_blob(&magic[..n]) {
             io::copy(input, out)?;
+            return Ok(());
+        }
+        if n == 0 {
+            // An empty file is stored as git's empty blob, so its zero-size
+            // index entry matches (an encrypted empty blob never would), and
+            // it hides nothing its size does not. An encrypted empty blob
+            // from before stays as it is while the file stays empty.
+            if let Some(blob) = self.encrypted_empty_index_blob(path) {
+                out.write_all(&blob)?;
+            }
             return Ok(());
         }
         let Some(current) = self.keyring.current(&self.name) else {
@@ -102,6 +120,20 @@ impl Filter {
         }
         format::encrypt(current.subkeys(), input, out)?;
         Ok(())
+    }
+
+    /// The index blob at `path` if it is an encrypted empty file (written
+    /// before empty files were stored as the empty blob, or by git-crypt)
+    /// that a held key opens.
+    fn encrypted_empty_index_blob(&self, path: &GitPath) -> Option<Vec<u8>> {
+        let blob = self.repo.as_ref()?.index_blob(path)?;
+        if !has_magic(&blob) && !gitcrypt::is_blob(&blob) {
+            return None;
+        }
+        match self.open_blob(&blob) {
+            Ok(Some(plaintext)) if plaintext.is_empty() => Some(blob),
+            _ => None,
+        }
     }
 
     /// Whether `input` (from its current position) equals the index blob at `path`.
@@ -189,8 +221,13 @@ impl Filter {
 
     /// Blob → plaintext. Plaintext blobs (committed before the file was marked)
     /// pass through with a warning; while this driver's key is locked,
-    /// ciphertext passes through so clones and checkouts keep working.
+    /// ciphertext passes through so clones and checkouts keep working. The
+    /// tool's own files under `.git-secret/` pass through unchanged.
     pub fn smudge(&self, path: &GitPath, input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
+        if recipients::is_own_file(path.as_bytes()) {
+            io::copy(input, out)?;
+            return Ok(());
+        }
         let mut prefix = [0u8; HEADER_LEN];
         let n = read_full(input, &mut prefix)?;
         let prefix = &prefix[..n];
@@ -255,6 +292,15 @@ impl Filter {
         }
         format::decrypt_bytes(data, |id| self.find(id)).map_err(Opened::Format)
     }
+}
+
+/// What git stores for a marked file with this plaintext: git's empty blob
+/// for an empty file, else the file encrypted with `subkeys`.
+pub fn blob_for(subkeys: &Subkeys, plaintext: &[u8]) -> Vec<u8> {
+    if plaintext.is_empty() {
+        return Vec::new();
+    }
+    format::encrypt_bytes(subkeys, plaintext)
 }
 
 /// Why a blob could not be opened.

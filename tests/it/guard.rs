@@ -35,31 +35,53 @@ fn pre_commit_hook_refuses_plaintext_staged_behind_the_filters_back() {
 fn hook_honours_core_hooks_path_and_chains_an_existing_hook() {
     let sandbox = Sandbox::new();
     let repo = sandbox.init_repo("r");
+    // A hooks path inside the work tree: neither init nor unlock writes
+    // there; both print the line to add.
     repo.git(&["config", "core.hooksPath", "my-hooks"]);
-    repo.write(
-        "my-hooks/pre-commit",
-        "#!/bin/sh\necho existing-hook-ran >> \"$(git rev-parse --git-dir)/hook.log\"\n",
-    );
-    std::fs::set_permissions(
-        repo.dir.join("my-hooks/pre-commit"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    // init writes nothing into the work tree, where this hooks path lies.
+    repo.write("my-hooks/pre-commit", "#!/bin/sh\ntrue\n");
     let out = repo.secret(&["init"]);
     assert_success(&out, "init");
     assert!(stderr(&out).contains("core.hooksPath"), "{}", stderr(&out));
-    assert!(!repo.exists("my-hooks/pre-commit.git-secret-chained"));
-    // unlock installs the guard there, chaining the existing hook.
+    assert!(
+        stderr(&out).contains("git-secret check --staged"),
+        "{}",
+        stderr(&out)
+    );
     let key = repo.secret_ok(&["export-key", "-"]);
+    repo.secret_ok(&["lock"]);
+    let out = repo.secret_stdin(&["unlock", "-"], key.as_bytes());
+    assert_success(&out, "unlock");
+    assert!(
+        stderr(&out).contains("git-secret check --staged"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!repo.exists("my-hooks/pre-commit.git-secret-chained"));
+    assert_eq!(repo.read("my-hooks/pre-commit"), b"#!/bin/sh\ntrue\n");
+
+    // A hooks path outside the work tree: unlock installs the guard there,
+    // chaining the existing hook.
+    let hooks = sandbox.path().join("shared-hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::write(
+        hooks.join("pre-commit"),
+        "#!/bin/sh\necho existing-hook-ran >> \"$(git rev-parse --git-dir)/hook.log\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        hooks.join("pre-commit"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    repo.git(&["config", "core.hooksPath", hooks.to_str().unwrap()]);
     repo.secret_ok(&["lock"]);
     assert_success(
         &repo.secret_stdin(&["unlock", "-"], key.as_bytes()),
         "unlock",
     );
-    let hook = std::fs::read_to_string(repo.dir.join("my-hooks/pre-commit")).unwrap();
+    let hook = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
     assert!(hook.contains("check --staged"), "{hook}");
-    assert!(repo.exists("my-hooks/pre-commit.git-secret-chained"));
+    assert!(hooks.join("pre-commit.git-secret-chained").exists());
     repo.mark_default();
     let log = std::fs::read_to_string(repo.dir.join(".git/hook.log")).unwrap();
     assert!(
@@ -72,9 +94,30 @@ fn hook_honours_core_hooks_path_and_chains_an_existing_hook() {
         &repo.secret_stdin(&["unlock", "-"], key.as_bytes()),
         "unlock again",
     );
-    let chained =
-        std::fs::read_to_string(repo.dir.join("my-hooks/pre-commit.git-secret-chained")).unwrap();
+    let chained = std::fs::read_to_string(hooks.join("pre-commit.git-secret-chained")).unwrap();
     assert!(chained.contains("existing-hook-ran"));
+}
+
+/// A pre-commit hook that is a symlink is moved aside as the chained hook
+/// (the link itself, not its target) and never written through.
+#[test]
+fn a_symlinked_hook_is_never_written_through() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.init_repo("r");
+    let target = sandbox.path().join("elsewhere.sh");
+    std::fs::write(&target, "#!/bin/sh\ntrue\n").unwrap();
+    let hooks = repo.dir.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::os::unix::fs::symlink(&target, hooks.join("pre-commit")).unwrap();
+    repo.secret_ok(&["init"]);
+    assert_eq!(std::fs::read(&target).unwrap(), b"#!/bin/sh\ntrue\n");
+    let chained = hooks.join("pre-commit.git-secret-chained");
+    assert!(chained.symlink_metadata().unwrap().file_type().is_symlink());
+    let hook = hooks.join("pre-commit");
+    assert!(hook.symlink_metadata().unwrap().file_type().is_file());
+    assert!(std::fs::read_to_string(hook)
+        .unwrap()
+        .contains("check --staged"));
 }
 
 #[test]

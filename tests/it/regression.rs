@@ -1,8 +1,7 @@
 //! Regression tests for the bugs of issue 11, one test per bug, named after
 //! it (ripgrep's tests/regression.rs style). Each was written before the fix
-//! and fails on the code it was written against; each is `#[ignore]`d with
-//! the issue number until its fix lands (`cargo test --test it regression::
-//! -- --ignored` runs them). They assert the required behaviour (exit codes,
+//! and failed on the code it was written against; each was `#[ignore]`d with
+//! the issue number until its fix landed (all have landed). They assert the required behaviour (exit codes,
 //! file contents, key presence, `git status --porcelain`), not messages,
 //! except where the bug is the message.
 //!
@@ -662,7 +661,6 @@ fn a_pulled_rotation_cannot_be_unlocked() {
 
 /// "The rotation arrives in `.git-secret/keys.age`; plain `unlock` says `nothing to do`."
 #[test]
-#[ignore = "issue 11: plain unlock does not install a new generation wrapped in keys.age"]
 fn a_rotation_in_keys_age_is_nothing_to_do_for_unlock() {
     // `.env` sorts before `.git-secret/`, so the failed pull stops before it
     // writes the new keys.age (today: "nothing to do"); `secrets/app.env`
@@ -707,7 +705,6 @@ fn a_rotation_in_keys_age_is_nothing_to_do_for_unlock() {
 
 /// "With rerere, a replayed resolution leaves ciphertext in the work tree."
 #[test]
-#[ignore = "issue 11: rerere replays a resolution as ciphertext"]
 fn rerere_replays_ciphertext_into_the_work_tree() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets("alice", &[("secrets/s.env", b"A=base\n")]);
@@ -755,7 +752,6 @@ fn rerere_replays_ciphertext_into_the_work_tree() {
 
 /// "The binary the drivers name is gone: `unlock` says `nothing to do` and git keeps failing."
 #[test]
-#[ignore = "issue 11: unlock does not rewrite drivers that name a deleted binary"]
 fn unlock_keeps_drivers_that_name_a_deleted_binary() {
     let sandbox = Sandbox::new();
     let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
@@ -795,7 +791,6 @@ fn unlock_keeps_drivers_that_name_a_deleted_binary() {
 
 /// "`core.hooksPath=.husky`: unlock rewrites the tracked `.husky/pre-commit`."
 #[test]
-#[ignore = "issue 11: unlock modifies a tracked hook when core.hooksPath is in the work tree"]
 fn unlock_rewrites_a_tracked_hook() {
     let sandbox = Sandbox::new();
     let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
@@ -831,7 +826,6 @@ fn unlock_rewrites_a_tracked_hook() {
 
 /// "A symlink at a marked path: the pre-commit hook refuses the commit; status and audit call it a leak."
 #[test]
-#[ignore = "issue 11: a symlink at a marked path is reported as a plaintext leak"]
 fn a_symlink_at_a_marked_path_is_called_a_leak() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
@@ -851,7 +845,6 @@ fn a_symlink_at_a_marked_path_is_called_a_leak() {
 
 /// "A submodule under a marked directory: `cannot read blob …` from check, status and unlock; lock refuses."
 #[test]
-#[ignore = "issue 11: a gitlink under a marked directory breaks check, status and lock"]
 fn a_submodule_under_a_marked_directory_breaks_the_commands() {
     let sandbox = Sandbox::new();
     let sub = sandbox.init_repo("sub");
@@ -886,7 +879,6 @@ fn a_submodule_under_a_marked_directory_breaks_the_commands() {
 
 /// "An empty marked file always looks modified: `lock` refuses it without --force."
 #[test]
-#[ignore = "issue 11: an empty marked file always looks modified to git"]
 fn an_empty_marked_file_always_looks_modified() {
     let sandbox = Sandbox::new();
     let repo = sandbox.repo_with_secrets(
@@ -934,7 +926,6 @@ fn an_empty_marked_file_always_looks_modified() {
 
 /// "After add-user, `rotate` leaves keys.age with the old generation: the recipient cannot unlock."
 #[test]
-#[ignore = "issue 11: rotate does not re-wrap .git-secret/keys.age"]
 fn rotate_does_not_rewrap_keys_age() {
     let sandbox = Sandbox::new();
     let alice = sandbox.repo_with_secrets("alice", &[("secrets/app.env", b"TOKEN=1\n")]);
@@ -954,7 +945,6 @@ fn rotate_does_not_rewrap_keys_age() {
 
 /// "`* filter=git-secret`: recipients.txt and keys.age are committed encrypted (`keys.age is damaged`)."
 #[test]
-#[ignore = "issue 11: a catch-all pattern encrypts .git-secret/recipients.txt and keys.age"]
 fn a_catch_all_pattern_encrypts_the_recipient_files() {
     let sandbox = Sandbox::new();
     let alice = sandbox.init_repo("alice");
@@ -993,7 +983,6 @@ fn a_catch_all_pattern_encrypts_the_recipient_files() {
 
 /// "Plaintext staged before marking: following the hook's advice (`git add` them again) still fails the commit."
 #[test]
-#[ignore = "issue 11: the pre-commit hook's `git add` advice does not re-encrypt"]
 fn the_hook_advice_to_git_add_again_does_not_work() {
     let sandbox = Sandbox::new();
     let repo = sandbox.init_repo("alice");
@@ -1063,7 +1052,6 @@ fn the_hook_advice_to_git_add_again_does_not_work() {
 
 /// "`lock` in a repository that never used git-secret says `already locked`" (chosen: exit 1, says no key / nothing to lock).
 #[test]
-#[ignore = "issue 11: lock without any git-secret setup says `already locked`"]
 fn lock_without_git_secret_says_already_locked() {
     let sandbox = Sandbox::new();
     let repo = sandbox.init_repo("plain");
