@@ -310,6 +310,13 @@ impl Repo {
         self.blob(&[b":", path.as_bytes()].concat()).ok().flatten()
     }
 
+    /// The content of the blob at `path` in HEAD, if there is one.
+    pub fn head_blob(&self, path: &GitPath) -> Option<Vec<u8>> {
+        self.blob(&[b"HEAD:", path.as_bytes()].concat())
+            .ok()
+            .flatten()
+    }
+
     /// The blob at `path` in HEAD, if HEAD exists and has one there.
     pub fn head_oid(&self, path: &GitPath) -> Option<Oid> {
         self.blob_id(&[b"HEAD:", path.as_bytes()].concat())

@@ -31,6 +31,7 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         .map(|f| normalize(&prefix.join(f).to_string_lossy()))
         .collect();
     let held: BTreeSet<String> = repo.key_store().names()?.into_iter().collect();
+    let keyring = crate::keyring::Keyring::load(&repo.key_store()).unwrap_or_default();
     let mut out = std::io::stdout().lock();
     let mut leaks = 0;
     let mut fixable: Vec<GitPath> = Vec::new();
@@ -50,7 +51,39 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             lines.push((path, line));
         }
     }
-    for file in marked_files(repo)? {
+    let marked = marked_files(repo)?;
+    // Files stored encrypted in HEAD that are staged in plaintext although
+    // no longer marked (an un-marking line in .gitattributes).
+    let marked_paths: BTreeSet<&[u8]> = marked.iter().map(|m| m.path.as_bytes()).collect();
+    let has_head = repo
+        .run_git(&["rev-parse", "-q", "--verify", "HEAD^{commit}"], None)
+        .is_ok();
+    if has_head {
+        let staged = super::check::changes(
+            repo,
+            &["diff-index", "--cached", "-r", "-z", "--no-renames", "HEAD"],
+        )?;
+        for change in staged {
+            let (Some(old), Some(new)) = (change.old, change.new) else {
+                continue;
+            };
+            if marked_paths.contains(change.path.as_bytes()) || !selected(&change.path) {
+                continue;
+            }
+            if matches!(repo.stored(old)?, Stored::Encrypted(_) | Stored::GitCrypt)
+                && repo.stored(new)? == Stored::Plaintext
+            {
+                leaks += 1;
+                shown += 1;
+                let line = format!(
+                    "NOT ENCRYPTED  {}  (encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it)",
+                    change.path
+                );
+                lines.push((change.path, line));
+            }
+        }
+    }
+    for file in marked {
         if !selected(&file.path) {
             continue;
         }
@@ -83,10 +116,28 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             )
         } else {
             match index.or(head) {
-                Some(Stored::Encrypted(id)) => format!(
-                    "encrypted      {}  (key '{}' id {id}, {key_state})",
-                    file.path, file.key_name
-                ),
+                Some(Stored::Encrypted(id)) => match keyring.find(&id) {
+                    Some(key) if key.name() != file.key_name => {
+                        reporter.warn(format_args!(
+                            "{} is marked for key '{}' but stored under key '{}': a changed .gitattributes \
+                             line? `git add` refuses to re-encrypt it; to move it on purpose, \
+                             `git rm --cached -- PATH` and `git add PATH`",
+                            file.path,
+                            file.key_name,
+                            key.name()
+                        ));
+                        format!(
+                            "encrypted      {}  (marked for key '{}' but stored under key '{}' id {id}, {key_state})",
+                            file.path,
+                            file.key_name,
+                            key.name()
+                        )
+                    }
+                    _ => format!(
+                        "encrypted      {}  (key '{}' id {id}, {key_state})",
+                        file.path, file.key_name
+                    ),
+                },
                 Some(Stored::GitCrypt) => format!(
                     "encrypted      {}  (by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over)",
                     file.path, file.key_name

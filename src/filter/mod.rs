@@ -9,7 +9,7 @@ pub mod spin;
 pub mod spool;
 
 use crate::crypto::{KeyId, Subkeys};
-use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN, MAGIC};
+use crate::format::{self, has_magic, read_full, FormatError, Header, HEADER_LEN};
 use crate::gitcrypt;
 use crate::keyring::Keyring;
 use crate::path::GitPath;
@@ -83,13 +83,11 @@ impl Filter {
             return Ok(());
         }
         let start = input.stream_position()?;
-        let mut magic = [0u8; MAGIC.len()];
-        let n = read_full(&mut *input, &mut magic)?;
+        let mut prefix = [0u8; HEADER_LEN];
+        let n = read_full(&mut *input, &mut prefix)?;
         input.seek(SeekFrom::Start(start))?;
-        if has_magic(&magic[..n]) || gitcrypt::is_blob(&magic[..n]) {
-            io::copy(input, out)?;
-            return Ok(());
-        }
+        let prefix = &prefix[..n];
+        let looks_encrypted = has_magic(prefix) || gitcrypt::is_blob(prefix);
         if n == 0 {
             // An empty file is stored as git's empty blob, so its zero-size
             // index entry matches (an encrypted empty blob never would), and
@@ -101,12 +99,24 @@ impl Filter {
             return Ok(());
         }
         let Some(current) = self.keyring.current(&self.name) else {
-            // Locked. Content identical to a plaintext blob already in the
-            // index (committed before the file was marked) stores nothing new;
-            // refusing it would break `git status` and checkouts.
-            if self.matches_index_blob(path, input)? {
+            // Locked. Only what is already stored for this path (its index or
+            // HEAD blob, byte for byte) passes: ciphertext (checkouts, `git
+            // status`) or a plaintext blob committed before the file was
+            // marked. Changed ciphertext cannot be checked without the key,
+            // so it is refused like plaintext.
+            if self.matches_stored_blob(path, input)? {
                 io::copy(input, out)?;
                 return Ok(());
+            }
+            if has_magic(prefix)
+                || (gitcrypt::is_blob(prefix) && self.path_has_git_crypt_blob(path))
+            {
+                bail!(
+                    "refusing to store ciphertext that differs from the stored version: key '{}' is locked \
+                     in this repository, and changing an encrypted file needs its key. Run `git-secret unlock \
+                     KEYFILE` and edit the plaintext, or `git checkout -- {path}` to restore the stored file",
+                    self.name
+                );
             }
             bail!(
                 "refusing to store plaintext: key '{}' is locked in this repository. \
@@ -114,12 +124,126 @@ impl Filter {
                 self.name
             );
         };
-        if let Some(stored) = self.older_generation_blob(path, input)? {
+        // Content that looks encrypted passes through only when it is: a
+        // header with a key id this repository holds and a body that
+        // authenticates (or the very blob already stored for the path).
+        // Anything else, `\0GITCRYPT\0API_TOKEN=…` included, is encrypted.
+        if looks_encrypted && self.is_genuine_blob(path, input)? {
+            io::copy(input, out)?;
+            return Ok(());
+        }
+        // The index blob is looked up only where the case needs it: more than
+        // one key name held (a path could change key name), several
+        // generations or git-crypt keys (an older blob may be kept).
+        let index = if self.needs_index_blob() {
+            self.repo.as_ref().and_then(|r| r.index_blob(path))
+        } else {
+            None
+        };
+        if let Some(blob) = &index {
+            self.refuse_key_name_change(path, blob)?;
+        }
+        if let Some(stored) = self.older_generation_blob(index, input)? {
             out.write_all(&stored)?;
             return Ok(());
         }
         format::encrypt(current.subkeys(), input, out)?;
         Ok(())
+    }
+
+    fn needs_index_blob(&self) -> bool {
+        self.repo.is_some()
+            && (self.keyring.names().len() > 1
+                || self.keyring.named(&self.name).len() > 1
+                || !self.keyring.git_crypt().is_empty())
+    }
+
+    /// Clean never moves a path from one key name to another silently: when
+    /// the index blob is under a held key of another name, the attributes
+    /// changed (by mistake or by someone who holds only the other key).
+    fn refuse_key_name_change(&self, path: &GitPath, blob: &[u8]) -> Result<()> {
+        let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) else {
+            return Ok(());
+        };
+        let Some(stored) = self.keyring.find(&header.key_id) else {
+            return Ok(());
+        };
+        if stored.name() != self.name {
+            bail!(
+                "refusing to change its key from '{}' (the stored version) to '{}' (what .gitattributes \
+                 says now). If that is not a mistake or an attack on .gitattributes, move it deliberately: \
+                 `git rm --cached -- {path}`, then `git add {path}`",
+                stored.name(),
+                self.name
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether `input` (it starts with a magic) is a blob to pass through
+    /// as it is: it authenticates under a held key (git-secret or imported
+    /// git-crypt), or it is byte for byte the blob stored at `path`.
+    fn is_genuine_blob<R: Read + Seek + ?Sized>(
+        &self,
+        path: &GitPath,
+        input: &mut R,
+    ) -> Result<bool> {
+        let start = input.stream_position()?;
+        let mut data = Vec::new();
+        input.read_to_end(&mut data)?;
+        input.seek(SeekFrom::Start(start))?;
+        let opens = if gitcrypt::is_blob(&data) {
+            !self.keyring.git_crypt().is_empty() && self.open_blob(&data).is_ok()
+        } else {
+            match Header::parse(&data[..data.len().min(HEADER_LEN)]) {
+                Ok(Some(header)) if self.keyring.holds(&header.key_id) => format::decrypt(
+                    &header,
+                    |id| self.find(id),
+                    &mut &data[HEADER_LEN..],
+                    &mut io::sink(),
+                )
+                .is_ok(),
+                _ => false,
+            }
+        };
+        Ok(opens
+            || self
+                .repo
+                .as_ref()
+                .and_then(|r| r.index_blob(path))
+                .as_deref()
+                == Some(&data[..]))
+    }
+
+    /// Whether the index or HEAD blob at `path` is a git-crypt blob.
+    fn path_has_git_crypt_blob(&self, path: &GitPath) -> bool {
+        let Some(repo) = &self.repo else {
+            return false;
+        };
+        [repo.index_blob(path), repo.head_blob(path)]
+            .iter()
+            .flatten()
+            .any(|b| gitcrypt::is_blob(b))
+    }
+
+    /// Whether `input` equals the index or the HEAD blob at `path`.
+    fn matches_stored_blob<R: Read + Seek + ?Sized>(
+        &self,
+        path: &GitPath,
+        input: &mut R,
+    ) -> Result<bool> {
+        let Some(repo) = &self.repo else {
+            return Ok(false);
+        };
+        if let Some(blob) = repo.index_blob(path) {
+            if same_content(input, &blob)? {
+                return Ok(true);
+            }
+        }
+        match repo.head_blob(path) {
+            Some(blob) => same_content(input, &blob),
+            None => Ok(false),
+        }
     }
 
     /// The index blob at `path` if it is an encrypted empty file (written
@@ -136,49 +260,23 @@ impl Filter {
         }
     }
 
-    /// Whether `input` (from its current position) equals the index blob at `path`.
-    fn matches_index_blob<R: Read + Seek + ?Sized>(
-        &self,
-        path: &GitPath,
-        input: &mut R,
-    ) -> Result<bool> {
-        let Some(blob) = self.repo.as_ref().and_then(|r| r.index_blob(path)) else {
-            return Ok(false);
-        };
-        let start = input.stream_position()?;
-        let mut buf = vec![0u8; 1 << 16];
-        let mut offset = 0;
-        let same = loop {
-            let n = read_full(&mut *input, &mut buf)?;
-            if n == 0 {
-                break offset == blob.len();
-            }
-            if blob.get(offset..offset + n) != Some(&buf[..n]) {
-                break false;
-            }
-            offset += n;
-        };
-        input.seek(SeekFrom::Start(start))?;
-        Ok(same)
-    }
-
     /// After a rotation (or an import from git-crypt), the blob in the index
     /// may come from an older key generation (or from git-crypt). If it encrypts exactly this plaintext (its nonce is the
     /// keyed hash of the plaintext under that generation), return it unchanged,
     /// so checking out an old commit does not make every secret look modified.
     fn older_generation_blob<R: Read + Seek + ?Sized>(
         &self,
-        path: &GitPath,
+        index: Option<Vec<u8>>,
         input: &mut R,
     ) -> Result<Option<Vec<u8>>> {
         let generations = self.keyring.named(&self.name).len();
-        let (Some(repo), Some(current)) = (&self.repo, self.keyring.current(&self.name)) else {
+        let Some(current) = self.keyring.current(&self.name) else {
             return Ok(None);
         };
         if generations < 2 && self.keyring.git_crypt().is_empty() {
             return Ok(None);
         }
-        let Some(blob) = repo.index_blob(path) else {
+        let Some(blob) = index else {
             return Ok(None);
         };
         if gitcrypt::is_blob(&blob) {
@@ -241,7 +339,21 @@ impl Filter {
             return Ok(());
         }
         let header = match Header::parse(prefix) {
-            Ok(Some(header)) if self.is_unlocked() => header,
+            Ok(Some(header)) if self.is_unlocked() => {
+                if let Some(key) = self.keyring.find(&header.key_id) {
+                    if key.name() != self.name {
+                        self.reporter.warn(format_args!(
+                            "{path} is encrypted with key '{}' but .gitattributes marks it for key '{}' \
+                             (a changed .gitattributes line?); `git add` will refuse to re-encrypt it \
+                             under '{}'",
+                            key.name(),
+                            self.name,
+                            self.name
+                        ));
+                    }
+                }
+                header
+            }
             Ok(Some(_)) => return passthrough(prefix, input, out),
             Ok(None) => {
                 if n > 0 {
@@ -322,6 +434,25 @@ impl std::fmt::Display for Opened {
             ),
         }
     }
+}
+
+/// Whether `input` (from its current position, which is kept) yields exactly `blob`.
+fn same_content<R: Read + Seek + ?Sized>(input: &mut R, blob: &[u8]) -> Result<bool> {
+    let start = input.stream_position()?;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut offset = 0;
+    let same = loop {
+        let n = read_full(&mut *input, &mut buf)?;
+        if n == 0 {
+            break offset == blob.len();
+        }
+        if blob.get(offset..offset + n) != Some(&buf[..n]) {
+            break false;
+        }
+        offset += n;
+    };
+    input.seek(SeekFrom::Start(start))?;
+    Ok(same)
 }
 
 fn passthrough(prefix: &[u8], input: &mut dyn Read, out: &mut dyn Write) -> Result<()> {
