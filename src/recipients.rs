@@ -104,6 +104,46 @@ impl Recipient {
             .collect()
     }
 
+    /// Whether both name the same key: the same key text, or an SSH ed25519
+    /// key and the age X25519 key converted from it (`ssh-to-age`), which the
+    /// same private key opens.
+    pub fn same_key(&self, other: &Recipient) -> bool {
+        self.key == other.key
+            || matches!((self.x25519(), other.x25519()), (Some(a), Some(b)) if a == b)
+    }
+
+    /// The X25519 public key this recipient amounts to: an age key's own, or
+    /// the Montgomery form of an SSH ed25519 key.
+    fn x25519(&self) -> Option<[u8; 32]> {
+        if self.key.starts_with("age1") {
+            let (_, data) = bech32::decode(&self.key).ok()?;
+            return data.try_into().ok();
+        }
+        let blob = self.key.strip_prefix("ssh-ed25519 ")?;
+        let blob = <base64ct::Base64 as base64ct::Encoding>::decode_vec(blob).ok()?;
+        // string "ssh-ed25519", string key (32 bytes)
+        let point = blob.strip_prefix(b"\0\0\0\x0bssh-ed25519\0\0\0\x20")?;
+        let point: [u8; 32] = point.try_into().ok()?;
+        let edwards = curve25519_dalek::edwards::CompressedEdwardsY(point).decompress()?;
+        Some(edwards.to_montgomery().to_bytes())
+    }
+
+    /// The comment, with control characters escaped (`\r`, `\x1b`), so a
+    /// comment cannot rewrite the terminal it is shown on.
+    pub fn shown_comment(&self) -> String {
+        escape(&self.comment)
+    }
+
+    /// The line `list-users` prints for this recipient.
+    pub fn shown(&self) -> String {
+        format!(
+            "{}  {:<11}  {}",
+            self.fingerprint(),
+            self.kind(),
+            self.shown_comment()
+        )
+    }
+
     pub fn kind(&self) -> &str {
         self.key.split_whitespace().next().map_or("age", |k| {
             if k.starts_with("age1") {
@@ -115,8 +155,36 @@ impl Recipient {
     }
 }
 
-/// Reads `.git-secret/recipients.txt` from the work tree.
-pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
+/// One line of `.git-secret/recipients.txt`: its number (from 1) and recipient.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub line: usize,
+    pub recipient: Recipient,
+}
+
+/// `text` with every control character escaped (and backslashes doubled).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            // Bidirectional overrides and isolates reorder what follows them.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line of `.git-secret/recipients.txt` from the work tree, every entry as it
+/// is (duplicates included: `remove-user` removes them all).
+pub fn read_entries(top: &Path) -> Result<Vec<Entry>> {
     let path = top.join(LIST);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -124,10 +192,44 @@ pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(Recipient::parse)
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(line, l)| {
+            let recipient = Recipient::parse(l).with_context(|| format!("{LIST}, line {line}"))?;
+            Ok(Entry { line, recipient })
+        })
         .collect()
+}
+
+/// Reads `.git-secret/recipients.txt` from the work tree; refuses a list
+/// that names one key more than once (a duplicate would survive the removal
+/// of the first entry).
+pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
+    let entries = read_entries(top)?;
+    refuse_duplicates(&entries)?;
+    Ok(entries.into_iter().map(|e| e.recipient).collect())
+}
+
+pub fn refuse_duplicates(entries: &[Entry]) -> Result<()> {
+    for (i, entry) in entries.iter().enumerate() {
+        let same: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.recipient.same_key(&entry.recipient))
+            .collect();
+        if same.len() > 1 && std::ptr::eq(same[0], &entries[i]) {
+            let lines: Vec<String> = same.iter().map(|e| e.line.to_string()).collect();
+            let fingerprint = entry.recipient.fingerprint();
+            bail!(
+                "{LIST} lists recipient {fingerprint} ({}) {} times (lines {}): delete the extra lines, \
+                 or run `git-secret remove-user {fingerprint}`, which removes every entry",
+                entry.recipient.kind(),
+                same.len(),
+                lines.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Writes the recipient list and the key file wrapped for all of them.
@@ -310,5 +412,41 @@ impl AskPassphrase {
             }
             _ => rpassword::prompt_password(format!("{description} ")).ok(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64ct::Encoding;
+    use curve25519_dalek::{EdwardsPoint, MontgomeryPoint};
+
+    /// An SSH ed25519 key and the age key `ssh-to-age` makes of it (the X25519
+    /// key of the same secret scalar) are one recipient; other keys are not.
+    #[test]
+    fn an_ssh_key_and_its_age_equivalent_are_the_same_key() {
+        let scalar: [u8; 32] = sha2::Sha512::digest(b"seed")[..32].try_into().unwrap();
+        let ed = EdwardsPoint::mul_base_clamped(scalar).compress().to_bytes();
+        let mut blob = b"\0\0\0\x0bssh-ed25519\0\0\0\x20".to_vec();
+        blob.extend_from_slice(&ed);
+        let ssh = Recipient::parse(&format!(
+            "ssh-ed25519 {} bob@example.com",
+            base64ct::Base64::encode_string(&blob)
+        ))
+        .unwrap();
+        let x = MontgomeryPoint::mul_base_clamped(scalar).to_bytes();
+        let hrp = bech32::Hrp::parse("age").unwrap();
+        let age = Recipient::parse(&bech32::encode::<bech32::Bech32>(hrp, &x).unwrap()).unwrap();
+        assert!(ssh.same_key(&age) && age.same_key(&ssh));
+        let other = age::x25519::Identity::generate().to_public().to_string();
+        assert!(!ssh.same_key(&Recipient::parse(&other).unwrap()));
+    }
+
+    #[test]
+    fn escape_shows_control_characters() {
+        assert_eq!(
+            escape("a\r\x1b[2Kb\\\u{202e}"),
+            "a\\r\\x1b[2Kb\\\\\\u{202e}"
+        );
     }
 }

@@ -24,6 +24,8 @@ pub struct Rotated {
 }
 
 pub fn run(session: &Session, args: &RotateArgs) -> Result<ExitCode> {
+    // Refused before anything changes: the re-wrap below needs a list it can trust.
+    super::users::rewrap_list(session)?;
     let rotated = rotate(session, &args.key.name)?;
     report(session.reporter(), &rotated);
     // The recipients must be able to open the new generation too.

@@ -27,13 +27,19 @@ fn stage(repo: &Repo) -> Result<()> {
     Ok(())
 }
 
+/// The recipients a re-wrap of `.git-secret/keys.age` is for; refuses a
+/// list it cannot trust (a duplicate entry).
+pub fn rewrap_list(session: &Session) -> Result<Vec<Recipient>> {
+    recipients::read_list(session.repo()?.top())
+}
+
 /// Re-wraps `.git-secret/keys.age` with every key this repository holds for
 /// the current recipients and stages it (after a rotation, so they can open
 /// the new generation). Returns how many recipients there are; with none,
 /// nothing is written.
 pub fn rewrap(session: &Session) -> Result<usize> {
     let repo = session.repo()?;
-    let list = recipients::read_list(repo.top())?;
+    let list = rewrap_list(session)?;
     if list.is_empty() {
         return Ok(0);
     }
@@ -49,7 +55,7 @@ pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
     let repo = session.repo()?;
     let recipient = Recipient::parse(&args.recipient)?;
     let mut list = recipients::read_list(repo.top())?;
-    if list.iter().any(|r| r.key == recipient.key) {
+    if list.iter().any(|r| r.same_key(&recipient)) {
         bail!(
             "{} is already a recipient (fingerprint {})",
             recipient.kind(),
@@ -79,7 +85,7 @@ pub fn list(session: &Session) -> Result<ExitCode> {
     let list = recipients::read_list(repo.top())?;
     let mut out = std::io::stdout().lock();
     for r in &list {
-        writeln!(out, "{}  {:<11}  {}", r.fingerprint(), r.kind(), r.comment)?;
+        writeln!(out, "{}", r.shown())?;
     }
     if list.is_empty() {
         session
@@ -92,15 +98,33 @@ pub fn list(session: &Session) -> Result<ExitCode> {
 pub fn remove(session: &Session, args: &RemoveUserArgs) -> Result<ExitCode> {
     let arg = args.recipient.as_str();
     let repo = session.repo()?;
-    let mut list = recipients::read_list(repo.top())?;
-    let wanted = Recipient::parse(arg).ok().map(|r| r.key);
-    let Some(position) = list
+    // Every entry, duplicates included: each one is removed.
+    let entries = recipients::read_entries(repo.top())?;
+    let wanted = Recipient::parse(arg).ok();
+    let Some(removed) = entries
         .iter()
-        .position(|r| r.fingerprint() == arg || Some(&r.key) == wanted.as_ref())
+        .map(|e| &e.recipient)
+        .find(|r| r.fingerprint() == arg || wanted.as_ref().is_some_and(|w| w.same_key(r)))
+        .cloned()
     else {
         bail!("{arg} is not a recipient of this repository (see `git-secret list-users`)");
     };
-    let removed = list.remove(position);
+    let (gone, kept): (Vec<_>, Vec<_>) = entries
+        .into_iter()
+        .map(|e| e.recipient)
+        .partition(|r| r.same_key(&removed));
+    let list = kept;
+    {
+        let rest: Vec<recipients::Entry> = list
+            .iter()
+            .enumerate()
+            .map(|(line, r)| recipients::Entry {
+                line,
+                recipient: r.clone(),
+            })
+            .collect();
+        recipients::refuse_duplicates(&rest)?;
+    }
     // New key generations, so the removed user's copy opens nothing committed from now on.
     for name in repo.key_store().names()? {
         let rotated = rotate::rotate(session, &name)?;
@@ -117,9 +141,12 @@ pub fn remove(session: &Session, args: &RemoveUserArgs) -> Result<ExitCode> {
     }
     stage(repo)?;
     session.reporter().note(format_args!(
-        "Removed recipient {} and rotated the keys; the remaining recipients can unlock the new ones. Commit.\n\
+        "Removed recipient {} ({} in {}) and rotated the keys; the remaining recipients can unlock the new ones. \
+         Commit.\n\
          They can still read everything committed before, and hold the old keys: change the secrets themselves.",
-        removed.fingerprint()
+        removed.fingerprint(),
+        if gone.len() == 1 { "1 entry".to_owned() } else { format!("{} entries", gone.len()) },
+        recipients::LIST
     ));
     Ok(ExitCode::SUCCESS)
 }
