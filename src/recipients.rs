@@ -10,9 +10,12 @@
 //! (`$GIT_SECRET_IDENTITY`, or `<config dir>/git-secret/identity.txt`) or SSH
 //! private key (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
 
+use crate::crypto::KeyId;
+use crate::keyring::Keyring;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
+use std::fmt;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -21,6 +24,10 @@ use zeroize::Zeroizing;
 pub const DIR: &str = ".git-secret";
 pub const LIST: &str = ".git-secret/recipients.txt";
 pub const WRAPPED: &str = ".git-secret/keys.age";
+/// Lines of recipients.txt that start with this hold its authenticated
+/// copy: what add-user, remove-user and rotate last wrote, with a tag made
+/// with the repository's key (comments to older versions, which ignore them).
+const AUTH_PREFIX: &str = "#= ";
 
 /// Whether `path` (relative to the top of the work tree) is one of this
 /// tool's own files under `.git-secret/`: they are never encrypted, whatever
@@ -39,6 +46,20 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    /// The line recipients.txt holds for it: `<key> [# comment]`.
+    pub fn line(&self) -> String {
+        if self.comment.is_empty() {
+            self.key.clone()
+        } else {
+            format!("{} # {}", self.key, self.comment)
+        }
+    }
+
+    /// Parses one line of a recipient file (never a file name).
+    pub fn parse_line(line: &str) -> Result<Recipient> {
+        Recipient::parse_text(line.trim().to_owned(), line)
+    }
+
     /// Parses `age1…`, `ssh-ed25519 AAAA… [comment]` or `ssh-rsa AAAA… [comment]`,
     /// or a file holding one of them.
     pub fn parse(arg: &str) -> Result<Recipient> {
@@ -54,6 +75,16 @@ impl Recipient {
         } else {
             arg.trim().to_owned()
         };
+        Recipient::parse_text(text, arg)
+    }
+
+    fn parse_text(text: String, arg: &str) -> Result<Recipient> {
+        if text.contains(['\n', '\0']) {
+            bail!(
+                "{} holds a line break: one recipient per argument",
+                escape(arg)
+            );
+        }
         let (key, comment) = match text.split_once(" # ") {
             Some((key, comment)) => (key.trim().to_owned(), comment.trim().to_owned()),
             None => (text.clone(), String::new()),
@@ -196,7 +227,8 @@ pub fn read_entries(top: &Path) -> Result<Vec<Entry>> {
         .map(|(n, l)| (n + 1, l.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .map(|(line, l)| {
-            let recipient = Recipient::parse(l).with_context(|| format!("{LIST}, line {line}"))?;
+            let recipient =
+                Recipient::parse_line(l).with_context(|| format!("{LIST}, line {line}"))?;
             Ok(Entry { line, recipient })
         })
         .collect()
@@ -232,21 +264,195 @@ pub fn refuse_duplicates(entries: &[Entry]) -> Result<()> {
     Ok(())
 }
 
-/// Writes the recipient list and the key file wrapped for all of them.
-pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8]) -> Result<()> {
+/// The bytes the tag covers: a versioned header and one line per recipient.
+fn canonical(list: &[Recipient]) -> Vec<u8> {
+    let mut bytes = b"git-secret recipients v1\n".to_vec();
+    for r in list {
+        bytes.extend_from_slice(r.line().as_bytes());
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
+/// The authenticated copy of `list` (lines for recipients.txt): the list and one
+/// tag per key name, made with its newest generation.
+pub fn seal(list: &[Recipient], keyring: &Keyring) -> String {
+    let bytes = canonical(list);
+    let mut text = String::from(
+        "# Below: the authenticated copy of this list, written by add-user, remove-user and rotate with\n\
+         # the repository's key. Do not edit: list-users shows it and any difference from the lines above.\n",
+    );
+    text.push_str(&format!("{AUTH_PREFIX}version 1\n"));
+    for r in list {
+        text.push_str(&format!("{AUTH_PREFIX}recipient {}\n", r.line()));
+    }
+    for name in keyring.names() {
+        let key = keyring
+            .current(&name)
+            .expect("a held name has a newest generation");
+        let tag: String = key
+            .subkeys()
+            .recipients_mac(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        text.push_str(&format!(
+            "{AUTH_PREFIX}mac {name} {} {} {tag}\n",
+            key.generation(),
+            key.id()
+        ));
+    }
+    text
+}
+
+/// What the authenticated copy in recipients.txt says, checked with the keys held here.
+pub enum Trust {
+    /// Its tag verifies with the newest generation of a key held here.
+    Verified(Vec<Recipient>),
+    /// No verdict: this clone holds no key.
+    Unchecked,
+    /// Missing, damaged, forged or stale: why, for messages.
+    Not(String),
+}
+
+/// Reads the authenticated copy in recipients.txt and checks its tags with `keyring`.
+pub fn authenticated(top: &Path, keyring: &Keyring) -> Result<Trust> {
+    let text = match std::fs::read_to_string(top.join(LIST)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {LIST}")),
+    };
+    if !text.lines().any(|l| l.starts_with(AUTH_PREFIX)) {
+        return Ok(Trust::Not(
+            "it holds no authenticated copy (an older git-secret wrote it, or someone deleted the copy)"
+                .to_owned(),
+        ));
+    }
+    if keyring.is_empty() {
+        return Ok(Trust::Unchecked);
+    }
+    let damaged = || Trust::Not("its authenticated copy is damaged".to_owned());
+    let mut lines = text.lines().filter_map(|l| l.strip_prefix(AUTH_PREFIX));
+    if lines.next() != Some("version 1") {
+        return Ok(damaged());
+    }
+    let mut list = Vec::new();
+    let mut tags = Vec::new();
+    for line in lines {
+        if let Some(r) = line.strip_prefix("recipient ") {
+            match Recipient::parse_line(r) {
+                Ok(r) => list.push(r),
+                Err(_) => return Ok(damaged()),
+            }
+        } else if let Some(tag) = line.strip_prefix("mac ") {
+            let words: Vec<&str> = tag.split(' ').collect();
+            let [name, generation, id, hex] = words[..] else {
+                return Ok(damaged());
+            };
+            let (Ok(generation), Some(id), Some(mac)) = (
+                generation.parse::<u32>(),
+                KeyId::from_hex(id),
+                from_hex(hex),
+            ) else {
+                return Ok(damaged());
+            };
+            tags.push((name.to_owned(), generation, id, mac));
+        } else {
+            return Ok(damaged());
+        }
+    }
+    let bytes = canonical(&list);
+    let mut verified = false;
+    let mut stale = None;
+    for (name, generation, id, mac) in &tags {
+        let Some(newest) = keyring.current(name) else {
+            continue;
+        };
+        if newest.id() == *id {
+            if !newest.subkeys().verify_recipients_mac(&bytes, mac) {
+                return Ok(Trust::Not(
+                    "the tag of its authenticated copy does not match that copy (forged or damaged)"
+                        .to_owned(),
+                ));
+            }
+            verified = true;
+        } else if keyring.holds(id) {
+            stale = Some(format!(
+                "its copy was authenticated with generation {generation} of key '{name}', older than the newest \
+                 you hold ({}): it predates a rotation, and whoever was removed then holds that key",
+                newest.generation()
+            ));
+        }
+    }
+    if verified {
+        return Ok(Trust::Verified(list));
+    }
+    Ok(Trust::Not(stale.unwrap_or_else(|| {
+        "its authenticated copy names no key you hold (forged, or made with a key you have not unlocked)"
+            .to_owned()
+    })))
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// One difference between the authenticated list and recipients.txt.
+pub struct Change {
+    /// In recipients.txt but not in the authenticated list.
+    pub added: bool,
+    pub recipient: Recipient,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.added { '+' } else { '-' };
+        write!(f, "  {sign} {}", self.recipient.shown())
+    }
+}
+
+/// The lines of `worktree` missing from `authenticated` (added) and the
+/// other way round (removed); a changed comment counts as both.
+pub fn changes(authenticated: &[Recipient], worktree: &[Recipient]) -> Vec<Change> {
+    let mut changes: Vec<Change> = authenticated
+        .iter()
+        .filter(|r| !worktree.contains(r))
+        .map(|r| Change {
+            added: false,
+            recipient: r.clone(),
+        })
+        .collect();
+    changes.extend(
+        worktree
+            .iter()
+            .filter(|r| !authenticated.contains(r))
+            .map(|r| Change {
+                added: true,
+                recipient: r.clone(),
+            }),
+    );
+    changes
+}
+
+/// Writes the recipient list, its authenticated copy (`auth`, from [`seal`])
+/// and the key file wrapped for all of them.
+pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) -> Result<()> {
     std::fs::create_dir_all(top.join(DIR)).with_context(|| format!("cannot create {DIR}"))?;
     let mut list = String::from(
         "# git-secret recipients: who can `git-secret unlock` this repository with their own key.\n\
          # Managed by git-secret add-user / remove-user.\n",
     );
     for r in recipients {
-        list.push_str(&r.key);
-        if !r.comment.is_empty() {
-            list.push_str(" # ");
-            list.push_str(&r.comment);
-        }
+        list.push_str(&r.line());
         list.push('\n');
     }
+    list.push_str(auth);
     let boxed: Vec<Box<dyn age::Recipient + Send>> = recipients
         .iter()
         .map(Recipient::to_age)

@@ -7,6 +7,12 @@
 use crate::harness::*;
 use std::path::PathBuf;
 
+/// The advice after every difference between recipients.txt and the authenticated list.
+const ADVICE: &str = "To accept one change, run `git-secret add-user` (an added line) or `git-secret \
+    remove-user` (a removed one) with that key; to accept them all, rerun with --accept-recipients; to \
+    drop them, restore .git-secret/recipients.txt from before the change (`git log -p -- \
+    .git-secret/recipients.txt`).";
+
 /// An age identity: its file and its public key.
 struct Person {
     identity: PathBuf,
@@ -88,6 +94,115 @@ fn push_as_attacker(sandbox: &Sandbox, origin: &Repo, name: &str, edit: impl Fn(
     attacker.git(&["push", "-q", "origin", "main"]);
 }
 
+/// Attack: a pushed commit adds one line to recipients.txt with a friendly
+/// comment. Alice's next `add-user` must not wrap the keys for it.
+#[test]
+fn an_injected_recipient_line_is_not_wrapped_for() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, _mallory) = team(&sandbox);
+    let eve = person(&sandbox, "eve");
+    push_as_attacker(&sandbox, &origin, "eve-clone", |list| {
+        format!("{list}{} # Carol (new laptop)\n", eve.public)
+    });
+    alice.git(&["pull", "-q"]);
+    let dave = person(&sandbox, "dave");
+    let before = alice.snapshot();
+    let out = alice.secret(&["add-user", &dave.public]);
+    let eve_fp = fingerprint(&eve.public);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: .git-secret/recipients.txt differs from the authenticated recipient list \
+             (the one add-user, remove-user and rotate last wrote with the key):\n\
+             \x20 + {eve_fp}  age          Carol (new laptop)\n\
+             Nothing was changed. Someone who can push edited the file: check each line with its owner.\n{ADVICE}\n"
+        )
+    );
+    assert_eq!(
+        alice.snapshot(),
+        before,
+        "a refused add-user changes nothing"
+    );
+    assert!(!opens(&alice, &eve), "eve's key does not open keys.age");
+
+    // list-users shows the authenticated list and flags the injected line.
+    let out = alice.secret(&["list-users"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("new laptop"), "{}", stdout(&out));
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(&format!("  + {eve_fp}  age          Carol (new laptop)\n")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(alice.snapshot(), before, "list-users changes nothing");
+
+    // rotate and remove-user (re-wraps) refuse too, and change nothing.
+    for args in [
+        &["rotate"][..],
+        &["remove-user", &fingerprint(&carol.public)],
+    ] {
+        let out = alice.secret(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        if args[0] == "rotate" {
+            assert!(
+                stderr(&out).contains("differs from the authenticated"),
+                "{}",
+                stderr(&out)
+            );
+        }
+        assert_eq!(alice.snapshot(), before, "{args:?} changes nothing");
+    }
+
+    // Adding the injected key explicitly accepts it (and only it).
+    alice.secret_ok(&["add-user", &eve.public]);
+    assert!(opens(&alice, &eve));
+    assert_eq!(alice.secret(&["list-users"]).status.code(), Some(0));
+}
+
+/// Attack: a recipient deletes their own line and pushes, to disappear from
+/// `list-users` while keys.age still opens for them.
+#[test]
+fn deleting_ones_own_line_does_not_hide_one_from_list_users() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, _carol, mallory) = team(&sandbox);
+    push_as_attacker(&sandbox, &origin, "mallory-clone", |list| {
+        list.lines()
+            // Her line; the authenticated copy (comment lines) cannot be forged anyway.
+            .filter(|l| !l.contains("Mallory") || l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    alice.git(&["pull", "-q"]);
+    assert!(opens(&alice, &mallory), "keys.age still opens for mallory");
+    let before = alice.snapshot();
+    let out = alice.secret(&["list-users"]);
+    let mallory_fp = fingerprint(&mallory.public);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("{mallory_fp}  age          Mallory\n")),
+        "the authenticated list still names mallory: {}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: .git-secret/recipients.txt differs from the authenticated recipient list \
+             (the one add-user, remove-user and rotate last wrote with the key):\n\
+             \x20 - {mallory_fp}  age          Mallory\n\
+             Someone who can push edited the file: check each line with its owner.\n{ADVICE}\n"
+        )
+    );
+    assert_eq!(alice.snapshot(), before);
+
+    // remove-user of the hidden recipient accepts the removal and rotates her out.
+    let out = alice.secret(&["remove-user", &mallory_fp]);
+    assert_success(&out, "remove-user of a hidden recipient");
+    assert!(!opens(&alice, &mallory), "the rotated keys.age is not hers");
+    assert_eq!(alice.secret(&["list-users"]).status.code(), Some(0));
+}
+
 /// Attack: a recipient lists themselves twice, so `remove-user` (which
 /// removed the first line only) leaves them wrapped for the rotated keys.
 #[test]
@@ -103,7 +218,7 @@ fn a_recipient_listed_twice_is_refused_and_remove_user_removes_every_entry() {
     let before = alice.snapshot();
     let refusal = format!(
         "git-secret: error: .git-secret/recipients.txt lists recipient {mallory_fp} (age) 2 times \
-         (lines 4, 5): delete the extra lines, or run `git-secret remove-user {mallory_fp}`, which \
+         (lines 4, 11): delete the extra lines, or run `git-secret remove-user {mallory_fp}`, which \
          removes every entry\n"
     );
     for args in [
