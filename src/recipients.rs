@@ -508,10 +508,23 @@ pub fn unwrap_bytes(wrapped: &[u8], reporter: &Reporter) -> Result<(Zeroizing<Ve
             .map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
         match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
             Ok(mut stream) => {
-                let mut text = Zeroizing::new(Vec::new());
-                stream
-                    .read_to_end(&mut text)
-                    .with_context(|| format!("{WRAPPED} is damaged"))?;
+                // Pre-sized (the plaintext is shorter than the armored
+                // ciphertext) so it never reallocates: no unwiped copy.
+                let mut text = Zeroizing::new(vec![0u8; wrapped.len()]);
+                let mut len = 0;
+                loop {
+                    let n = stream
+                        .read(&mut text[len..])
+                        .with_context(|| format!("{WRAPPED} is damaged"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    len += n;
+                    if len == text.len() {
+                        bail!("{WRAPPED} is damaged: longer than its ciphertext");
+                    }
+                }
+                text.truncate(len);
                 return Ok((text, path));
             }
             Err(age::DecryptError::KeyDecryptionFailed) => {
