@@ -144,12 +144,20 @@ pub struct ImportGitCryptArgs {
 pub struct AddUserArgs {
     /// An age public key (age1…), an SSH ed25519/RSA public key, or a file holding one
     pub recipient: String,
+    /// Accept every difference between .git-secret/recipients.txt and the
+    /// authenticated list (check them first: `git-secret list-users`)
+    #[arg(long)]
+    pub accept_recipients: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct RemoveUserArgs {
     /// The recipient's fingerprint (from list-users) or public key
     pub recipient: String,
+    /// Accept every difference between .git-secret/recipients.txt and the
+    /// authenticated list (check them first: `git-secret list-users`)
+    #[arg(long)]
+    pub accept_recipients: bool,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +170,10 @@ pub struct CompletionsArgs {
 pub struct RotateArgs {
     #[command(flatten)]
     pub key: KeyName,
+    /// Accept every difference between .git-secret/recipients.txt and the
+    /// authenticated list (check them first: `git-secret list-users`)
+    #[arg(long)]
+    pub accept_recipients: bool,
 }
 
 #[derive(Args, Debug)]

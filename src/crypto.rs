@@ -23,6 +23,7 @@ const INFO_ENCRYPTION: &[u8] = b"git-secret v1 encryption";
 const INFO_NONCE: &[u8] = b"git-secret v1 nonce";
 const INFO_KEY_ID: &[u8] = b"git-secret v1 key id";
 const INFO_FILE_KEY: &[u8] = b"git-secret v1 file key";
+const INFO_RECIPIENTS: &[u8] = b"git-secret v1 recipients";
 
 /// A public fingerprint of a key: HKDF output, so it reveals nothing about the key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -112,6 +113,32 @@ impl Subkeys {
         let aead =
             Aes256GcmSiv::new_from_slice(file_key.as_ref()).expect("the file key is 32 bytes");
         FileCipher { aead }
+    }
+}
+
+impl Subkeys {
+    /// The tag that authenticates a recipient list (FORMAT.md section 6):
+    /// HMAC-SHA256 of `list` under HKDF-Expand(encryption key, "git-secret v1
+    /// recipients", 32). Whoever holds the key can make it; nobody else can.
+    pub fn recipients_mac(&self, list: &[u8]) -> [u8; 32] {
+        self.recipients_hmac(list).finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is the recipient-list tag of `list` (constant time).
+    pub fn verify_recipients_mac(&self, list: &[u8], tag: &[u8]) -> bool {
+        self.recipients_hmac(list).verify_slice(tag).is_ok()
+    }
+
+    fn recipients_hmac(&self, list: &[u8]) -> Hmac<Sha256> {
+        let hkdf = Hkdf::<Sha256>::from_prk(&self.encryption)
+            .expect("a 32-byte PRK is valid for HKDF-SHA256");
+        let mut mac_key = Zeroizing::new([0u8; 32]);
+        hkdf.expand(INFO_RECIPIENTS, mac_key.as_mut())
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let mut hmac = <Hmac<Sha256> as KeyInit>::new_from_slice(mac_key.as_ref())
+            .expect("HMAC accepts any key length");
+        hmac.update(list);
+        hmac
     }
 }
 

@@ -10,9 +10,12 @@
 //! (`$GIT_SECRET_IDENTITY`, or `<config dir>/git-secret/identity.txt`) or SSH
 //! private key (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
 
+use crate::crypto::KeyId;
+use crate::keyring::Keyring;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
+use std::fmt;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -21,6 +24,10 @@ use zeroize::Zeroizing;
 pub const DIR: &str = ".git-secret";
 pub const LIST: &str = ".git-secret/recipients.txt";
 pub const WRAPPED: &str = ".git-secret/keys.age";
+/// Lines of recipients.txt that start with this hold its authenticated
+/// copy: what add-user, remove-user and rotate last wrote, with a tag made
+/// with the repository's key (comments to older versions, which ignore them).
+const AUTH_PREFIX: &str = "#= ";
 
 /// Whether `path` (relative to the top of the work tree) is one of this
 /// tool's own files under `.git-secret/`: they are never encrypted, whatever
@@ -39,6 +46,20 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    /// The line recipients.txt holds for it: `<key> [# comment]`.
+    pub fn line(&self) -> String {
+        if self.comment.is_empty() {
+            self.key.clone()
+        } else {
+            format!("{} # {}", self.key, self.comment)
+        }
+    }
+
+    /// Parses one line of a recipient file (never a file name).
+    pub fn parse_line(line: &str) -> Result<Recipient> {
+        Recipient::parse_text(line.trim().to_owned(), line)
+    }
+
     /// Parses `age1…`, `ssh-ed25519 AAAA… [comment]` or `ssh-rsa AAAA… [comment]`,
     /// or a file holding one of them.
     pub fn parse(arg: &str) -> Result<Recipient> {
@@ -54,6 +75,16 @@ impl Recipient {
         } else {
             arg.trim().to_owned()
         };
+        Recipient::parse_text(text, arg)
+    }
+
+    fn parse_text(text: String, arg: &str) -> Result<Recipient> {
+        if text.contains(['\n', '\0']) {
+            bail!(
+                "{} holds a line break: one recipient per argument",
+                escape(arg)
+            );
+        }
         let (key, comment) = match text.split_once(" # ") {
             Some((key, comment)) => (key.trim().to_owned(), comment.trim().to_owned()),
             None => (text.clone(), String::new()),
@@ -104,6 +135,46 @@ impl Recipient {
             .collect()
     }
 
+    /// Whether both name the same key: the same key text, or an SSH ed25519
+    /// key and the age X25519 key converted from it (`ssh-to-age`), which the
+    /// same private key opens.
+    pub fn same_key(&self, other: &Recipient) -> bool {
+        self.key == other.key
+            || matches!((self.x25519(), other.x25519()), (Some(a), Some(b)) if a == b)
+    }
+
+    /// The X25519 public key this recipient amounts to: an age key's own, or
+    /// the Montgomery form of an SSH ed25519 key.
+    fn x25519(&self) -> Option<[u8; 32]> {
+        if self.key.starts_with("age1") {
+            let (_, data) = bech32::decode(&self.key).ok()?;
+            return data.try_into().ok();
+        }
+        let blob = self.key.strip_prefix("ssh-ed25519 ")?;
+        let blob = <base64ct::Base64 as base64ct::Encoding>::decode_vec(blob).ok()?;
+        // string "ssh-ed25519", string key (32 bytes)
+        let point = blob.strip_prefix(b"\0\0\0\x0bssh-ed25519\0\0\0\x20")?;
+        let point: [u8; 32] = point.try_into().ok()?;
+        let edwards = curve25519_dalek::edwards::CompressedEdwardsY(point).decompress()?;
+        Some(edwards.to_montgomery().to_bytes())
+    }
+
+    /// The comment, with control characters escaped (`\r`, `\x1b`), so a
+    /// comment cannot rewrite the terminal it is shown on.
+    pub fn shown_comment(&self) -> String {
+        escape(&self.comment)
+    }
+
+    /// The line `list-users` prints for this recipient.
+    pub fn shown(&self) -> String {
+        format!(
+            "{}  {:<11}  {}",
+            self.fingerprint(),
+            self.kind(),
+            self.shown_comment()
+        )
+    }
+
     pub fn kind(&self) -> &str {
         self.key.split_whitespace().next().map_or("age", |k| {
             if k.starts_with("age1") {
@@ -115,8 +186,36 @@ impl Recipient {
     }
 }
 
-/// Reads `.git-secret/recipients.txt` from the work tree.
-pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
+/// One line of `.git-secret/recipients.txt`: its number (from 1) and recipient.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub line: usize,
+    pub recipient: Recipient,
+}
+
+/// `text` with every control character escaped (and backslashes doubled).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            // Bidirectional overrides and isolates reorder what follows them.
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:04x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One line of `.git-secret/recipients.txt` from the work tree, every entry as it
+/// is (duplicates included: `remove-user` removes them all).
+pub fn read_entries(top: &Path) -> Result<Vec<Entry>> {
     let path = top.join(LIST);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
@@ -124,27 +223,236 @@ pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(Recipient::parse)
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+        .map(|(line, l)| {
+            let recipient =
+                Recipient::parse_line(l).with_context(|| format!("{LIST}, line {line}"))?;
+            Ok(Entry { line, recipient })
+        })
         .collect()
 }
 
-/// Writes the recipient list and the key file wrapped for all of them.
-pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8]) -> Result<()> {
+/// Reads `.git-secret/recipients.txt` from the work tree; refuses a list
+/// that names one key more than once (a duplicate would survive the removal
+/// of the first entry).
+pub fn read_list(top: &Path) -> Result<Vec<Recipient>> {
+    let entries = read_entries(top)?;
+    refuse_duplicates(&entries)?;
+    Ok(entries.into_iter().map(|e| e.recipient).collect())
+}
+
+pub fn refuse_duplicates(entries: &[Entry]) -> Result<()> {
+    for (i, entry) in entries.iter().enumerate() {
+        let same: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| e.recipient.same_key(&entry.recipient))
+            .collect();
+        if same.len() > 1 && std::ptr::eq(same[0], &entries[i]) {
+            let lines: Vec<String> = same.iter().map(|e| e.line.to_string()).collect();
+            let fingerprint = entry.recipient.fingerprint();
+            bail!(
+                "{LIST} lists recipient {fingerprint} ({}) {} times (lines {}): delete the extra lines, \
+                 or run `git-secret remove-user {fingerprint}`, which removes every entry",
+                entry.recipient.kind(),
+                same.len(),
+                lines.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The bytes the tag covers: a versioned header and one line per recipient.
+fn canonical(list: &[Recipient]) -> Vec<u8> {
+    let mut bytes = b"git-secret recipients v1\n".to_vec();
+    for r in list {
+        bytes.extend_from_slice(r.line().as_bytes());
+        bytes.push(b'\n');
+    }
+    bytes
+}
+
+/// The authenticated copy of `list` (lines for recipients.txt): the list and one
+/// tag per key name, made with its newest generation.
+pub fn seal(list: &[Recipient], keyring: &Keyring) -> String {
+    let bytes = canonical(list);
+    let mut text = String::from(
+        "# Below: the authenticated copy of this list, written by add-user, remove-user and rotate with\n\
+         # the repository's key. Do not edit: list-users shows it and any difference from the lines above.\n",
+    );
+    text.push_str(&format!("{AUTH_PREFIX}version 1\n"));
+    for r in list {
+        text.push_str(&format!("{AUTH_PREFIX}recipient {}\n", r.line()));
+    }
+    for name in keyring.names() {
+        let key = keyring
+            .current(&name)
+            .expect("a held name has a newest generation");
+        let tag: String = key
+            .subkeys()
+            .recipients_mac(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        text.push_str(&format!(
+            "{AUTH_PREFIX}mac {name} {} {} {tag}\n",
+            key.generation(),
+            key.id()
+        ));
+    }
+    text
+}
+
+/// What the authenticated copy in recipients.txt says, checked with the keys held here.
+pub enum Trust {
+    /// Its tag verifies with the newest generation of a key held here.
+    Verified(Vec<Recipient>),
+    /// No verdict: this clone holds no key.
+    Unchecked,
+    /// Missing, damaged, forged or stale: why, for messages.
+    Not(String),
+}
+
+/// Reads the authenticated copy in recipients.txt and checks its tags with `keyring`.
+pub fn authenticated(top: &Path, keyring: &Keyring) -> Result<Trust> {
+    let text = match std::fs::read_to_string(top.join(LIST)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {LIST}")),
+    };
+    if !text.lines().any(|l| l.starts_with(AUTH_PREFIX)) {
+        return Ok(Trust::Not(
+            "it holds no authenticated copy (an older git-secret wrote it, or someone deleted the copy)"
+                .to_owned(),
+        ));
+    }
+    if keyring.is_empty() {
+        return Ok(Trust::Unchecked);
+    }
+    let damaged = || Trust::Not("its authenticated copy is damaged".to_owned());
+    let mut lines = text.lines().filter_map(|l| l.strip_prefix(AUTH_PREFIX));
+    if lines.next() != Some("version 1") {
+        return Ok(damaged());
+    }
+    let mut list = Vec::new();
+    let mut tags = Vec::new();
+    for line in lines {
+        if let Some(r) = line.strip_prefix("recipient ") {
+            match Recipient::parse_line(r) {
+                Ok(r) => list.push(r),
+                Err(_) => return Ok(damaged()),
+            }
+        } else if let Some(tag) = line.strip_prefix("mac ") {
+            let words: Vec<&str> = tag.split(' ').collect();
+            let [name, generation, id, hex] = words[..] else {
+                return Ok(damaged());
+            };
+            let (Ok(generation), Some(id), Some(mac)) = (
+                generation.parse::<u32>(),
+                KeyId::from_hex(id),
+                from_hex(hex),
+            ) else {
+                return Ok(damaged());
+            };
+            tags.push((name.to_owned(), generation, id, mac));
+        } else {
+            return Ok(damaged());
+        }
+    }
+    let bytes = canonical(&list);
+    let mut verified = false;
+    let mut stale = None;
+    for (name, generation, id, mac) in &tags {
+        let Some(newest) = keyring.current(name) else {
+            continue;
+        };
+        if newest.id() == *id {
+            if !newest.subkeys().verify_recipients_mac(&bytes, mac) {
+                return Ok(Trust::Not(
+                    "the tag of its authenticated copy does not match that copy (forged or damaged)"
+                        .to_owned(),
+                ));
+            }
+            verified = true;
+        } else if keyring.holds(id) {
+            stale = Some(format!(
+                "its copy was authenticated with generation {generation} of key '{name}', older than the newest \
+                 you hold ({}): it predates a rotation, and whoever was removed then holds that key",
+                newest.generation()
+            ));
+        }
+    }
+    if verified {
+        return Ok(Trust::Verified(list));
+    }
+    Ok(Trust::Not(stale.unwrap_or_else(|| {
+        "its authenticated copy names no key you hold (forged, or made with a key you have not unlocked)"
+            .to_owned()
+    })))
+}
+
+fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// One difference between the authenticated list and recipients.txt.
+pub struct Change {
+    /// In recipients.txt but not in the authenticated list.
+    pub added: bool,
+    pub recipient: Recipient,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.added { '+' } else { '-' };
+        write!(f, "  {sign} {}", self.recipient.shown())
+    }
+}
+
+/// The lines of `worktree` missing from `authenticated` (added) and the
+/// other way round (removed); a changed comment counts as both.
+pub fn changes(authenticated: &[Recipient], worktree: &[Recipient]) -> Vec<Change> {
+    let mut changes: Vec<Change> = authenticated
+        .iter()
+        .filter(|r| !worktree.contains(r))
+        .map(|r| Change {
+            added: false,
+            recipient: r.clone(),
+        })
+        .collect();
+    changes.extend(
+        worktree
+            .iter()
+            .filter(|r| !authenticated.contains(r))
+            .map(|r| Change {
+                added: true,
+                recipient: r.clone(),
+            }),
+    );
+    changes
+}
+
+/// Writes the recipient list, its authenticated copy (`auth`, from [`seal`])
+/// and the key file wrapped for all of them.
+pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) -> Result<()> {
     std::fs::create_dir_all(top.join(DIR)).with_context(|| format!("cannot create {DIR}"))?;
     let mut list = String::from(
         "# git-secret recipients: who can `git-secret unlock` this repository with their own key.\n\
          # Managed by git-secret add-user / remove-user.\n",
     );
     for r in recipients {
-        list.push_str(&r.key);
-        if !r.comment.is_empty() {
-            list.push_str(" # ");
-            list.push_str(&r.comment);
-        }
+        list.push_str(&r.line());
         list.push('\n');
     }
+    list.push_str(auth);
     let boxed: Vec<Box<dyn age::Recipient + Send>> = recipients
         .iter()
         .map(Recipient::to_age)
@@ -200,10 +508,23 @@ pub fn unwrap_bytes(wrapped: &[u8], reporter: &Reporter) -> Result<(Zeroizing<Ve
             .map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
         match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
             Ok(mut stream) => {
-                let mut text = Zeroizing::new(Vec::new());
-                stream
-                    .read_to_end(&mut text)
-                    .with_context(|| format!("{WRAPPED} is damaged"))?;
+                // Pre-sized (the plaintext is shorter than the armored
+                // ciphertext) so it never reallocates: no unwiped copy.
+                let mut text = Zeroizing::new(vec![0u8; wrapped.len()]);
+                let mut len = 0;
+                loop {
+                    let n = stream
+                        .read(&mut text[len..])
+                        .with_context(|| format!("{WRAPPED} is damaged"))?;
+                    if n == 0 {
+                        break;
+                    }
+                    len += n;
+                    if len == text.len() {
+                        bail!("{WRAPPED} is damaged: longer than its ciphertext");
+                    }
+                }
+                text.truncate(len);
                 return Ok((text, path));
             }
             Err(age::DecryptError::KeyDecryptionFailed) => {
@@ -310,5 +631,41 @@ impl AskPassphrase {
             }
             _ => rpassword::prompt_password(format!("{description} ")).ok(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64ct::Encoding;
+    use curve25519_dalek::{EdwardsPoint, MontgomeryPoint};
+
+    /// An SSH ed25519 key and the age key `ssh-to-age` makes of it (the X25519
+    /// key of the same secret scalar) are one recipient; other keys are not.
+    #[test]
+    fn an_ssh_key_and_its_age_equivalent_are_the_same_key() {
+        let scalar: [u8; 32] = sha2::Sha512::digest(b"seed")[..32].try_into().unwrap();
+        let ed = EdwardsPoint::mul_base_clamped(scalar).compress().to_bytes();
+        let mut blob = b"\0\0\0\x0bssh-ed25519\0\0\0\x20".to_vec();
+        blob.extend_from_slice(&ed);
+        let ssh = Recipient::parse(&format!(
+            "ssh-ed25519 {} bob@example.com",
+            base64ct::Base64::encode_string(&blob)
+        ))
+        .unwrap();
+        let x = MontgomeryPoint::mul_base_clamped(scalar).to_bytes();
+        let hrp = bech32::Hrp::parse("age").unwrap();
+        let age = Recipient::parse(&bech32::encode::<bech32::Bech32>(hrp, &x).unwrap()).unwrap();
+        assert!(ssh.same_key(&age) && age.same_key(&ssh));
+        let other = age::x25519::Identity::generate().to_public().to_string();
+        assert!(!ssh.same_key(&Recipient::parse(&other).unwrap()));
+    }
+
+    #[test]
+    fn escape_shows_control_characters() {
+        assert_eq!(
+            escape("a\r\x1b[2Kb\\\u{202e}"),
+            "a\\r\\x1b[2Kb\\\\\\u{202e}"
+        );
     }
 }

@@ -21,6 +21,22 @@ impl Reporter {
         eprintln!("git-secret: warning: {message}");
     }
 
+    /// Asks `question` on the terminal and reads the answer: true for yes.
+    /// Without a terminal (standard input and error), false: nothing is asked.
+    pub fn confirm(&self, question: impl Display) -> bool {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return false;
+        }
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        if std::io::stdin().lock().read_line(&mut answer).is_err() {
+            return false;
+        }
+        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+    }
+
     /// Why the command failed (the whole cause chain on one line).
     pub fn error(&self, error: &anyhow::Error) {
         eprintln!("git-secret: error: {error:#}");

@@ -24,10 +24,12 @@ pub struct Rotated {
 }
 
 pub fn run(session: &Session, args: &RotateArgs) -> Result<ExitCode> {
+    // Refused before anything changes: the re-wrap below needs a list it can trust.
+    let list = super::users::rewrap_list(session, args.accept_recipients)?;
     let rotated = rotate(session, &args.key.name)?;
     report(session.reporter(), &rotated);
     // The recipients must be able to open the new generation too.
-    let wrapped = super::users::rewrap(session).map_err(|e| {
+    let wrapped = super::users::rewrap(session, &list).map_err(|e| {
         e.context(format!(
             "the rotation is staged, but {} could not be re-wrapped for the recipients; \
              fix the cause and run `git-secret rotate` again (an extra generation does no harm)",

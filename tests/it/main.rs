@@ -1,6 +1,7 @@
 //! One integration test binary: real git, temporary repositories, our binary.
 
 mod attacks_marking;
+mod attacks_recipients;
 mod faults;
 #[path = "../../fuzz/bodies.rs"]
 mod fuzzing;
