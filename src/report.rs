@@ -21,6 +21,20 @@ impl Reporter {
         eprintln!("git-secret: warning: {message}");
     }
 
+    /// Asks a yes/no question when standard input and standard error are a
+    /// terminal; `None` when not interactive (no one to ask).
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        eprint!("{question}");
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).ok()?;
+        Some(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+    }
+
     /// Why the command failed (the whole cause chain on one line).
     pub fn error(&self, error: &anyhow::Error) {
         eprintln!("git-secret: error: {error:#}");
