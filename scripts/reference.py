@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
 SALT = b"git-secret v1"
 INFO_ENC = b"git-secret v1 encryption"
 INFO_NONCE = b"git-secret v1 nonce"
+INFO_VOUCH = b"git-secret v1 vouch"
 INFO_ID = b"git-secret v1 key id"
 INFO_FILE_KEY = b"git-secret v1 file key"
 
@@ -77,6 +78,12 @@ class Subkeys:
         self.enc_key = hkdf(SALT, key, INFO_ENC, 32)
         self.nonce_key = hkdf(SALT, key, INFO_NONCE, 32)
         self.key_id = hkdf(SALT, key, INFO_ID, 16)
+        self.vouch_key = hkdf(SALT, key, INFO_VOUCH, 32)
+
+    def vouch_for(self, name, generation, child_id):
+        """FORMAT.md section 4.2: this key's vouch for (name, generation, child id)."""
+        msg = INFO_VOUCH + b"\0" + bytes([len(name)]) + name.encode() + generation.to_bytes(8, "big") + child_id
+        return hmac.new(self.vouch_key, msg, hashlib.sha256).digest()[:16]
 
     @property
     def id_hex(self):
@@ -198,6 +205,9 @@ def decrypt(blob, keyring):
 # --------------------------------------------------------------------------
 
 BEGIN = "-----BEGIN GIT-SECRET KEY v1-----"
+BEGIN_V2 = "-----BEGIN GIT-SECRET KEY v2-----"
+VOUCH_FIELDS = ("vouched-by", "vouch")
+MAX_GENERATION = 1000000
 BEGIN_ANY = "-----BEGIN GIT-SECRET KEY "
 END = "-----END GIT-SECRET KEY-----"
 FIELDS = ("name", "generation", "id", "key")
@@ -217,14 +227,21 @@ class FileKey:
             raise ValueError(f"invalid name {name!r}")
         self.name, self.generation, self.material = name, generation, bytes(material)
         self.sub = Subkeys(material)
+        self.vouch = None  # (voucher id bytes, mac bytes)
+
+    def vouch_with(self, voucher):
+        self.vouch = (voucher.sub.key_id, voucher.sub.vouch_for(self.name, self.generation, self.sub.key_id))
+        return self
 
 
 def write_block(key):
+    vouch = f"vouched-by: {key.vouch[0].hex()}\nvouch: {key.vouch[1].hex()}\n" if key.vouch else ""
     return (
-        f"{BEGIN}\n"
+        f"{BEGIN_V2 if key.vouch else BEGIN}\n"
         f"name: {key.name}\n"
         f"generation: {key.generation}\n"
         f"id: {key.sub.id_hex}\n"
+        f"{vouch}"
         f"key: {base64.b64encode(key.material).decode('ascii')}\n"
         f"{END}\n"
     )
@@ -259,25 +276,36 @@ def parse_key_file(data):
         if block is None:
             if line == BEGIN:
                 block = {}
+                fields = FIELDS
+            elif line == BEGIN_V2:
+                block = {}
+                fields = FIELDS + VOUCH_FIELDS
             elif line.startswith(BEGIN_ANY):
                 raise KeyFileError("unsupported_version", f"line {number}: {line}")
             else:
                 raise KeyFileError("unexpected_line", f"line {number} is outside a key block")
             continue
         if line == END:
-            missing = [f for f in FIELDS if f not in block]
+            missing = [f for f in fields if f not in block]
             if missing:
                 raise KeyFileError("missing_field", f"line {number}: missing {missing[0]!r}")
             if not NAME_RE.match(block["name"]):
                 raise KeyFileError("bad_name", f"invalid name {block['name']!r}")
             if not re.fullmatch(r"[0-9]+", block["generation"]) or int(block["generation"]) < 1:
                 raise KeyFileError("bad_generation", "generation is not a positive decimal number")
+            if int(block["generation"]) > MAX_GENERATION:
+                raise KeyFileError("generation_too_high", f"generation {block['generation']} is above {MAX_GENERATION}")
             if not re.fullmatch(r"[0-9a-f]{32}", block["id"]):
                 raise KeyFileError("bad_id", "id is not 32 lowercase hex characters")
             material = decode_material(block["key"])
             key = FileKey(block["name"], int(block["generation"]), material)
             if key.sub.id_hex != block["id"]:
                 raise KeyFileError("id_mismatch", f"id {block['id']} does not match the key material")
+            if "vouch" in block:
+                for f in VOUCH_FIELDS:
+                    if not re.fullmatch(r"[0-9a-f]{32}", block[f]):
+                        raise KeyFileError("bad_vouch", f"{f} is not 32 lowercase hex characters")
+                key.vouch = (bytes.fromhex(block["vouched-by"]), bytes.fromhex(block["vouch"]))
             if all(k.sub.key_id != key.sub.key_id for k in keys):
                 keys.append(key)
             block = None
@@ -288,7 +316,7 @@ def parse_key_file(data):
         field, value = field.strip(" \t"), value.strip(" \t")
         if not sep:
             raise KeyFileError("bad_line", f"line {number}: expected 'field: value'")
-        if field not in FIELDS:
+        if field not in fields:
             raise KeyFileError("unknown_field", f"line {number}: unknown field {field!r}")
         if field in block:
             raise KeyFileError("duplicate_field", f"line {number}: field {field!r} appears twice")
@@ -297,6 +325,17 @@ def parse_key_file(data):
         raise KeyFileError("truncated", "the last block has no END line")
     if not keys:
         raise KeyFileError("no_block", "no key block")
+    # A vouch by a key in the same file MUST verify; a key MUST NOT vouch for itself.
+    for key in keys:
+        if key.vouch is None:
+            continue
+        by, mac = key.vouch
+        voucher = next((k for k in keys if k.sub.key_id == by), None)
+        if by == key.sub.key_id or (
+            voucher is not None
+            and not hmac.compare_digest(mac, voucher.sub.vouch_for(key.name, key.generation, key.sub.key_id))
+        ):
+            raise KeyFileError("bad_vouch", f"the vouch for {key.name} generation {key.generation} does not verify")
     return keys
 
 
@@ -561,11 +600,12 @@ def generate_keyfiles(directory):
 
     def valid(name, data, keys):
         parsed = parse_key_file(data)
-        assert [(k.name, k.generation, k.sub.id_hex) for k in parsed] == [
-            (k.name, k.generation, k.sub.id_hex) for k in keys
+        assert [(k.name, k.generation, k.sub.id_hex, k.vouch) for k in parsed] == [
+            (k.name, k.generation, k.sub.id_hex, k.vouch) for k in keys
         ], name
         exp = [f"keys = {len(keys)}"]
         exp += [f"key = {k.name} {k.generation} {k.sub.id_hex}" for k in keys]
+        exp += [f"vouch = {k.sub.id_hex} {k.vouch[0].hex()} {k.vouch[1].hex()}" for k in keys if k.vouch]
         files.append((name, data, exp))
 
     def invalid(name, data, kind, message):
@@ -621,9 +661,46 @@ def generate_keyfiles(directory):
     )
     invalid(
         "invalid-wrong-version.key",
-        one.replace("KEY v1-----", "KEY v2-----").encode(),
+        one.replace("KEY v1-----", "KEY v3-----").encode(),
         "unsupported_version",
-        "v2",
+        "v3",
+    )
+    # Vouches (FORMAT.md section 4.2): generation 2 vouched for by generation 1,
+    # and a new key name vouched for by the default key.
+    c2 = FileKey("default", 2, c.material).vouch_with(a)
+    p1 = FileKey("prod", 1, hashlib.sha256(b"prod one").digest()).vouch_with(c2)
+    valid("valid-vouched-chain.key", write_key_file([a, c2, p1], "a vouched chain").encode(), [a, c2, p1])
+    valid("valid-vouch-by-absent-key.key", write_block(c2).encode(), [c2])
+    chain = write_block(a) + write_block(c2)
+    mac = c2.vouch[1].hex()
+    forged = mac[:-1] + ("0" if mac[-1] != "0" else "1")
+    invalid("invalid-vouch-forged.key", chain.replace(mac, forged).encode(), "bad_vouch", "does not verify")
+    selfish = FileKey("default", 2, c.material)
+    selfish.vouch = (c.sub.key_id, c.sub.vouch_for("default", 2, c.sub.key_id))
+    invalid("invalid-vouch-self.key", write_block(selfish).encode(), "bad_vouch", "does not verify")
+    invalid(
+        "invalid-vouch-in-v1-block.key",
+        write_block(c2).replace(BEGIN_V2, BEGIN).encode(),
+        "unknown_field",
+        "unknown field",
+    )
+    invalid(
+        "invalid-vouch-missing.key",
+        "".join(l + "\n" for l in write_block(c2).splitlines() if not l.startswith("vouch:")).encode(),
+        "missing_field",
+        "missing 'vouch:'",
+    )
+    invalid(
+        "invalid-vouch-uppercase.key",
+        write_block(c2).replace(mac, mac.upper()).encode(),
+        "bad_vouch",
+        "vouch must be 32 lowercase hex",
+    )
+    invalid(
+        "invalid-generation-too-high.key",
+        one.replace("generation: 1\n", "generation: 4294967295\n").encode(),
+        "generation_too_high",
+        "out of range",
     )
     invalid("invalid-key-typo.key", one.replace(material, typo_material).encode(), "id_mismatch", "does not match")
     invalid("invalid-id-typo.key", one.replace(id_line, f"id: {typo_id}").encode(), "id_mismatch", "does not match")
@@ -799,6 +876,12 @@ def check(directory):
             assert int(one(fields, "keys")) == len(expected) == len(parsed), name
             got = [f"{k.name} {k.generation} {k.sub.id_hex}" for k in parsed]
             assert got == expected, f"{name}: {got} != {expected}"
+            vouches = [f"{k.sub.id_hex} {k.vouch[0].hex()} {k.vouch[1].hex()}" for k in parsed if k.vouch]
+            assert vouches == [v for f, v in fields if f == "vouch"], f"{name}: vouches {vouches}"
+            for k in parsed:
+                voucher = next((v for v in parsed if k.vouch and v.sub.key_id == k.vouch[0]), None)
+                if voucher:
+                    assert voucher.sub.vouch_for(k.name, k.generation, k.sub.key_id) == k.vouch[1], name
             # What the writer produces for each key reads back as the same key.
             for k in parsed:
                 assert parse_key_file(write_block(k).encode())[0].sub.key_id == k.sub.key_id

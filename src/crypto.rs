@@ -24,6 +24,9 @@ const INFO_NONCE: &[u8] = b"git-secret v1 nonce";
 const INFO_KEY_ID: &[u8] = b"git-secret v1 key id";
 const INFO_FILE_KEY: &[u8] = b"git-secret v1 file key";
 const INFO_RECIPIENTS: &[u8] = b"git-secret v1 recipients";
+const INFO_VOUCH: &[u8] = b"git-secret v1 vouch";
+/// Length of a vouch: HMAC-SHA256 truncated to 16 bytes (32 hex characters).
+pub const VOUCH_LEN: usize = 16;
 
 /// A public fingerprint of a key: HKDF output, so it reveals nothing about the key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,6 +65,7 @@ impl fmt::Debug for KeyId {
 pub struct Subkeys {
     encryption: [u8; 32],
     nonce: [u8; 32],
+    vouch: [u8; 32],
     #[zeroize(skip)]
     id: KeyId,
 }
@@ -79,6 +83,7 @@ impl Subkeys {
         let mut subkeys = Subkeys {
             encryption: [0; 32],
             nonce: [0; 32],
+            vouch: [0; 32],
             id: KeyId([0; KEY_ID_LEN]),
         };
         let expand = |info: &[u8], out: &mut [u8]| {
@@ -88,7 +93,46 @@ impl Subkeys {
         expand(INFO_ENCRYPTION, &mut subkeys.encryption);
         expand(INFO_NONCE, &mut subkeys.nonce);
         expand(INFO_KEY_ID, &mut subkeys.id.0);
+        expand(INFO_VOUCH, &mut subkeys.vouch);
         subkeys
+    }
+
+    /// The vouch this key gives another key (FORMAT.md §4.2): HMAC-SHA256
+    /// under the vouch subkey over `"git-secret v1 vouch" || 0x00 ||
+    /// len8(name) || name || be64(generation) || child id`, first 16 bytes.
+    pub fn vouch_for(&self, name: &str, generation: u32, child: &KeyId) -> [u8; VOUCH_LEN] {
+        let tag = self
+            .vouch_mac(name, generation, child)
+            .finalize()
+            .into_bytes();
+        let mut vouch = [0u8; VOUCH_LEN];
+        vouch.copy_from_slice(&tag[..VOUCH_LEN]);
+        vouch
+    }
+
+    /// Whether `vouch` is this key's vouch for (name, generation, child), in constant time.
+    pub fn verify_vouch(
+        &self,
+        name: &str,
+        generation: u32,
+        child: &KeyId,
+        vouch: &[u8; VOUCH_LEN],
+    ) -> bool {
+        self.vouch_mac(name, generation, child)
+            .verify_truncated_left(vouch)
+            .is_ok()
+    }
+
+    fn vouch_mac(&self, name: &str, generation: u32, child: &KeyId) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.vouch)
+            .expect("HMAC accepts any key length");
+        let name_len = u8::try_from(name.len()).expect("key names are at most 32 bytes");
+        mac.update(INFO_VOUCH);
+        mac.update(&[0, name_len]);
+        mac.update(name.as_bytes());
+        mac.update(&u64::from(generation).to_be_bytes());
+        mac.update(&child.0);
+        mac
     }
 
     pub fn id(&self) -> KeyId {

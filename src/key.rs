@@ -19,7 +19,7 @@
 //! material: they name the file and line, a field by [`Field`], and quote
 //! input only where it is too short or too constrained to be material.
 
-use crate::crypto::{random_key, KeyId, Subkeys, KEY_LEN};
+use crate::crypto::{random_key, KeyId, Subkeys, KEY_LEN, VOUCH_LEN};
 use crate::gitcrypt::GitCryptKey;
 use anyhow::Result;
 use base64ct::{Base64, Encoding};
@@ -32,6 +32,12 @@ use zeroize::Zeroizing;
 pub use crate::keyname::{validate_name, InvalidName, DEFAULT_NAME};
 
 const BEGIN: &str = "-----BEGIN GIT-SECRET KEY v1-----";
+/// A block that carries a vouch (`vouched-by:` and `vouch:`); FORMAT.md §4.2.
+const BEGIN_V2: &str = "-----BEGIN GIT-SECRET KEY v2-----";
+/// The highest generation a key may have: far more rotations than anyone
+/// makes, and far from any counter's limit, so a key cannot claim to outrank
+/// every future rotation.
+pub const MAX_GENERATION: u32 = 1_000_000;
 const BEGIN_PREFIX: &str = "-----BEGIN GIT-SECRET KEY ";
 const END: &str = "-----END GIT-SECRET KEY-----";
 /// A git-crypt key kept read-only for history made with git-crypt.
@@ -48,6 +54,15 @@ pub struct Key {
     generation: u32,
     material: Zeroizing<[u8; KEY_LEN]>,
     subkeys: Subkeys,
+    vouch: Option<Vouch>,
+}
+
+/// Another key's statement that this key (its name, generation and id) is
+/// the team's: a MAC only a holder of the vouching key can make (FORMAT.md §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vouch {
+    pub by: KeyId,
+    pub mac: [u8; VOUCH_LEN],
 }
 
 impl fmt::Debug for Key {
@@ -75,6 +90,7 @@ impl Key {
             generation,
             material,
             subkeys,
+            vouch: None,
         })
     }
 
@@ -99,9 +115,39 @@ impl Key {
         &self.subkeys
     }
 
+    /// Who vouched for this key, if anyone.
+    pub fn vouch(&self) -> Option<&Vouch> {
+        self.vouch.as_ref()
+    }
+
+    /// Records `voucher`'s vouch for this key.
+    pub fn vouch_with(&mut self, voucher: &Key) {
+        let mac = voucher
+            .subkeys
+            .vouch_for(&self.name, self.generation, &self.id());
+        self.vouch = Some(Vouch {
+            by: voucher.id(),
+            mac,
+        });
+    }
+
+    /// Whether this key's vouch is `voucher`'s and verifies.
+    pub fn vouched_by(&self, voucher: &Key) -> bool {
+        self.vouch.is_some_and(|v| {
+            v.by == voucher.id()
+                && voucher
+                    .subkeys
+                    .verify_vouch(&self.name, self.generation, &self.id(), &v.mac)
+        })
+    }
+
     fn write_block(&self, out: &mut String) {
         let encoded = Zeroizing::new(Base64::encode_string(self.material.as_ref()));
-        out.push_str(BEGIN);
+        out.push_str(if self.vouch.is_some() {
+            BEGIN_V2
+        } else {
+            BEGIN
+        });
         out.push('\n');
         out.push_str(&format!(
             "name: {}\ngeneration: {}\nid: {}\n",
@@ -109,6 +155,10 @@ impl Key {
             self.generation,
             self.id()
         ));
+        if let Some(vouch) = &self.vouch {
+            let mac: String = vouch.mac.iter().map(|b| format!("{b:02x}")).collect();
+            out.push_str(&format!("vouched-by: {}\nvouch: {mac}\n", vouch.by));
+        }
         out.push_str("key: ");
         out.push_str(&encoded);
         out.push('\n');
@@ -124,6 +174,8 @@ pub enum Field {
     Generation,
     Id,
     Key,
+    VouchedBy,
+    Vouch,
 }
 
 impl Field {
@@ -133,6 +185,8 @@ impl Field {
             "generation" => Some(Field::Generation),
             "id" => Some(Field::Id),
             "key" => Some(Field::Key),
+            "vouched-by" => Some(Field::VouchedBy),
+            "vouch" => Some(Field::Vouch),
             _ => None,
         }
     }
@@ -143,6 +197,8 @@ impl Field {
             Field::Generation => "generation",
             Field::Id => "id",
             Field::Key => "key",
+            Field::VouchedBy => "vouched-by",
+            Field::Vouch => "vouch",
         }
     }
 }
@@ -194,6 +250,14 @@ pub enum KeyFileError {
     NoKey { file: String },
     /// The last key block has no END line.
     Truncated { file: String },
+    /// A vouch that does not verify under the vouching key held in the same
+    /// file, or a key vouching for itself.
+    BadVouch {
+        file: String,
+        name: String,
+        generation: u32,
+        id: KeyId,
+    },
     /// Something wrong at `line` (1-based).
     Line {
         file: String,
@@ -227,7 +291,11 @@ pub enum FieldError {
     Duplicate(Field),
     InvalidName(InvalidName),
     BadGeneration,
+    /// A generation above [`MAX_GENERATION`]: the number when it is short.
+    GenerationTooHigh(Option<u64>),
     BadId,
+    /// A `vouch:` value that is not 32 lowercase hex characters.
+    BadVouch,
     /// The key material does not decode to a key (of git-crypt's length for
     /// a git-crypt block).
     DamagedMaterial {
@@ -262,6 +330,16 @@ impl fmt::Display for KeyFileError {
                 "{file} is not a git-secret key file (it is not printable ASCII text)"
             )?,
             KeyFileError::NoKey { file } => write!(f, "{file} holds no git-secret key")?,
+            KeyFileError::BadVouch {
+                file,
+                name,
+                generation,
+                id,
+            } => write!(
+                f,
+                "{file}: the vouch for key '{name}' generation {generation} (id {id}) does not verify: \
+                 the key file was forged or damaged"
+            )?,
             KeyFileError::Truncated { file } => write!(
                 f,
                 "{file} is truncated: the last key block has no {END:?} line"
@@ -330,7 +408,13 @@ impl fmt::Display for FieldError {
             ),
             FieldError::InvalidName(e) => write!(f, "{e}"),
             FieldError::BadGeneration => f.write_str("generation must be a positive number"),
+            FieldError::GenerationTooHigh(shown) => write!(
+                f,
+                "generation {}is out of range: expected a positive decimal number of at most {MAX_GENERATION}",
+                shown.map(|g| format!("{g} ")).unwrap_or_default()
+            ),
             FieldError::BadId => f.write_str("id must be 32 lowercase hex characters"),
+            FieldError::BadVouch => f.write_str("vouch must be 32 lowercase hex characters"),
             FieldError::DamagedMaterial { git_crypt: true } => {
                 f.write_str("git-crypt key material is damaged: expected base64 encoding 96 bytes")
             }
@@ -466,6 +550,12 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFile
         }
         match &mut block {
             None if line == BEGIN => block = Some(Block::default()),
+            None if line == BEGIN_V2 => {
+                block = Some(Block {
+                    vouched: true,
+                    ..Block::default()
+                })
+            }
             None if line == GIT_CRYPT_BEGIN => {
                 block = Some(Block {
                     git_crypt: true,
@@ -515,12 +605,35 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFile
     if keys.keys.is_empty() && keys.git_crypt.is_empty() {
         return Err(KeyFileError::NoKey { file: file() });
     }
+    // A vouch by a key held in the same file MUST verify; one by a key held
+    // elsewhere is checked by whoever trusts that key (unlock).
+    for key in &keys.keys {
+        let Some(vouch) = key.vouch() else { continue };
+        let forged = vouch.by == key.id()
+            || keys
+                .keys
+                .iter()
+                .find(|k| k.id() == vouch.by)
+                .is_some_and(|voucher| !key.vouched_by(voucher));
+        if forged {
+            return Err(KeyFileError::BadVouch {
+                file: file(),
+                name: key.name().to_owned(),
+                generation: key.generation(),
+                id: key.id(),
+            });
+        }
+    }
     Ok(keys)
 }
 
 #[derive(Default)]
 struct Block {
     git_crypt: bool,
+    /// A v2 block: `vouched-by:` and `vouch:` are required.
+    vouched: bool,
+    vouched_by: Option<KeyId>,
+    vouch: Option<[u8; VOUCH_LEN]>,
     git_crypt_material: Option<Zeroizing<[u8; crate::gitcrypt::MATERIAL_LEN]>>,
     name: Option<String>,
     generation: Option<u32>,
@@ -535,12 +648,16 @@ impl Block {
         };
         let value = value.trim();
         let field = field.trim();
-        let known = Field::parse(field);
+        // v1 and git-crypt blocks have no vouch fields: they are unknown there.
+        let known = Field::parse(field)
+            .filter(|f| self.vouched || !matches!(f, Field::VouchedBy | Field::Vouch));
         let seen = match known {
             Some(Field::Name) => self.name.is_some(),
             Some(Field::Generation) => self.generation.is_some(),
             Some(Field::Id) => self.id.is_some(),
             Some(Field::Key) => self.material.is_some() || self.git_crypt_material.is_some(),
+            Some(Field::VouchedBy) => self.vouched_by.is_some(),
+            Some(Field::Vouch) => self.vouch.is_some(),
             None => false,
         };
         if let (true, Some(field)) = (seen, known) {
@@ -553,8 +670,29 @@ impl Block {
             }
             Some(Field::Generation) => {
                 let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-                let generation = value.parse().ok().filter(|g| digits && *g > 0);
-                self.generation = Some(generation.ok_or(FieldError::BadGeneration)?);
+                let generation: Option<u64> = value.parse().ok().filter(|g| digits && *g > 0);
+                let Some(generation) = generation else {
+                    // Quote only short numbers: a damaged line may hold key material.
+                    let too_high = digits && value.bytes().any(|b| b != b'0');
+                    return Err(if too_high {
+                        FieldError::GenerationTooHigh(
+                            (value.len() <= 12).then(|| value.parse().ok()).flatten(),
+                        )
+                    } else {
+                        FieldError::BadGeneration
+                    });
+                };
+                if generation > u64::from(MAX_GENERATION) {
+                    return Err(FieldError::GenerationTooHigh(Some(generation)));
+                }
+                self.generation = Some(generation as u32);
+            }
+            Some(Field::VouchedBy) => {
+                self.vouched_by = Some(KeyId::from_hex(value).ok_or(FieldError::BadId)?)
+            }
+            Some(Field::Vouch) => {
+                let hex = KeyId::from_hex(value).ok_or(FieldError::BadVouch)?;
+                self.vouch = Some(hex.0);
             }
             Some(Field::Id) => self.id = Some(KeyId::from_hex(value).ok_or(FieldError::BadId)?),
             Some(Field::Key) if self.git_crypt => {
@@ -614,7 +752,15 @@ impl Block {
             .material
             .take()
             .ok_or(BlockError::Missing(Field::Key))?;
-        let key = Key::from_material(&name, generation, material)?;
+        let mut key = Key::from_material(&name, generation, material)?;
+        if self.vouched {
+            let by = self
+                .vouched_by
+                .take()
+                .ok_or(BlockError::Missing(Field::VouchedBy))?;
+            let mac = self.vouch.take().ok_or(BlockError::Missing(Field::Vouch))?;
+            key.vouch = Some(Vouch { by, mac });
+        }
         if key.id() != id {
             return Err(BlockError::IdMismatch {
                 stated: id,

@@ -21,20 +21,18 @@ impl Reporter {
         eprintln!("git-secret: warning: {message}");
     }
 
-    /// Asks `question` on the terminal and reads the answer: true for yes.
-    /// Without a terminal (standard input and error), false: nothing is asked.
-    pub fn confirm(&self, question: impl Display) -> bool {
+    /// Asks a yes/no question when standard input and standard error are a
+    /// terminal; `None` when not interactive (no one to ask).
+    pub fn confirm(&self, question: impl Display) -> Option<bool> {
         use std::io::{BufRead, IsTerminal, Write};
         if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-            return false;
+            return None;
         }
         eprint!("{question}");
         let _ = std::io::stderr().flush();
         let mut answer = String::new();
-        if std::io::stdin().lock().read_line(&mut answer).is_err() {
-            return false;
-        }
-        matches!(answer.trim(), "y" | "Y" | "yes" | "Yes" | "YES")
+        std::io::stdin().lock().read_line(&mut answer).ok()?;
+        Some(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
     }
 
     /// Why the command failed (the whole cause chain on one line).

@@ -44,7 +44,17 @@ pub fn run(session: &Session, args: &InitArgs) -> Result<ExitCode> {
             }
         }
     }
-    let key = Key::generate(name, 1)?;
+    let mut key = Key::generate(name, 1)?;
+    // A new key name in a clone that holds keys is vouched for by one of
+    // them (the default key's current generation if held), so teammates'
+    // clones accept it from keys.age (FORMAT.md §4.2).
+    let held = crate::keyring::Keyring::load(&store).unwrap_or_default();
+    let voucher = held
+        .current(crate::key::DEFAULT_NAME)
+        .or_else(|| held.names().iter().find_map(|n| held.current(n)));
+    if let Some(voucher) = voucher {
+        key.vouch_with(voucher);
+    }
     store.save(name, &[&key])?;
     if let Err(e) = store
         .mark_unsaved(&[key.id()])

@@ -7,7 +7,7 @@ use super::preflight::{no_operation_in_progress, no_uncommitted_changes};
 use crate::attrs::{marked_files, paths_for};
 use crate::cli::RotateArgs;
 use crate::format;
-use crate::key::{validate_name, Key};
+use crate::key::{validate_name, Key, MAX_GENERATION};
 use crate::recipients;
 use crate::report::Reporter;
 use crate::session::Session;
@@ -62,7 +62,21 @@ pub fn rotate(session: &Session, name: &str) -> Result<Rotated> {
     let names = [name.to_owned()];
     no_uncommitted_changes(repo, &paths_for(&marked, &names), ", then rotate")?;
 
-    let next = Key::generate(name, newest.generation() + 1)?;
+    let Some(generation) = newest
+        .generation()
+        .checked_add(1)
+        .filter(|g| *g <= MAX_GENERATION)
+    else {
+        bail!(
+            "key '{name}' is at generation {}, the highest there may be; \
+             make a new key name instead (`git-secret init -k NAME`)",
+            newest.generation()
+        );
+    };
+    let mut next = Key::generate(name, generation)?;
+    // The current generation vouches for the next, so teammates' clones
+    // accept it from keys.age or a key file (FORMAT.md §4.2).
+    next.vouch_with(newest);
     let mut sealed = Vec::new();
     for file in marked.iter().filter(|m| m.key_name == name) {
         let Some(oid) = file.index_oid else { continue };

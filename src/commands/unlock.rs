@@ -16,7 +16,7 @@ use crate::crypto::KeyId;
 use crate::drivers::{self, driver_name, git_crypt_driver};
 use crate::format::{file_has_magic, Stored};
 use crate::key::{parse_key_file_all, Key};
-use crate::keyring::{read_key_file, KeyStore, Keyring, Ring};
+use crate::keyring::{read_key_file, trust, KeyStore, Keyring, Ring};
 use crate::path::GitPath;
 use crate::recipients;
 use crate::repo::Repo;
@@ -37,6 +37,7 @@ struct Install<'k> {
 }
 
 /// Where the offered keys came from.
+#[derive(Clone, Copy)]
 enum Source {
     Files,
     Ring,
@@ -62,13 +63,14 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     let store = repo.key_store();
     let marked = marked_files(repo)?;
     let needed = needed_ids(repo, &marked)?;
-    let (offered, source) = if args.files.is_empty() {
+    let (offered, source, from_ring) = if args.files.is_empty() {
         offered_without_files(repo, &needed, reporter)?
     } else {
-        (offered, Source::Files)
+        (offered, Source::Files, BTreeSet::new())
     };
 
     let plan = plan(repo, &store, &offered, &marked, &needed, reporter)?;
+    vet_plan(&store, &plan, &offered, source, &from_ring, reporter)?;
     let marked_names: Vec<String> = marked
         .iter()
         .map(|m| m.key_name.clone())
@@ -165,14 +167,18 @@ fn offered_without_files(
     repo: &Repo,
     needed: &Needed,
     reporter: &Reporter,
-) -> Result<(Keyring, Source)> {
+) -> Result<(Keyring, Source, BTreeSet<KeyId>)> {
     let ring = keys_from_ring(needed, reporter);
     let covered = ring
         .as_ref()
         .is_ok_and(|r| needed.values().flatten().all(|id| r.holds(id)));
     let versions = wrapped_versions(repo);
+    let ids = |ring: &Keyring| ring.keys().iter().map(Key::id).collect::<BTreeSet<_>>();
     if versions.is_empty() || (covered && !versions.iter().any(|v| v.newer)) {
-        return ring.map(|r| (r, Source::Ring));
+        return ring.map(|r| {
+            let from_ring = ids(&r);
+            (r, Source::Ring, from_ring)
+        });
     }
     let mut opened = Vec::new();
     let mut failure = None;
@@ -192,15 +198,19 @@ fn offered_without_files(
     }
     if opened.is_empty() {
         return match ring {
-            Ok(ring) if covered => Ok((ring, Source::Ring)),
+            Ok(ring) if covered => {
+                let from_ring = ids(&ring);
+                Ok((ring, Source::Ring, from_ring))
+            }
             _ => Err(failure.expect("a version was tried")),
         };
     }
     let mut keys = ring.unwrap_or_default();
+    let from_ring = ids(&keys);
     for file in opened {
         keys.extend(file);
     }
-    Ok((keys, Source::Wrapped))
+    Ok((keys, Source::Wrapped, from_ring))
 }
 
 /// One version of `.git-secret/keys.age` that unlock may open.
@@ -325,6 +335,42 @@ fn plan<'k>(
         });
     }
     Ok(plan)
+}
+
+/// Refuses the plan unless the trust this clone already has vouches for
+/// every key it installs (`keyring::trust`). Nothing has changed yet.
+fn vet_plan(
+    store: &KeyStore,
+    plan: &[Install],
+    offered: &Keyring,
+    source: Source,
+    from_ring: &BTreeSet<KeyId>,
+    reporter: &Reporter,
+) -> Result<()> {
+    let installed = Keyring::load(store)?;
+    let given: Vec<&Key> = plan.iter().flat_map(|i| i.given.iter().copied()).collect();
+    let ring: Vec<&Key> = offered
+        .keys()
+        .iter()
+        .filter(|k| from_ring.contains(&k.id()))
+        .collect();
+    let route = match source {
+        Source::Files => trust::Route::KeyFile,
+        Source::Ring => trust::Route::Ring,
+        Source::Wrapped => trust::Route::Wrapped,
+    };
+    let ask = |question: &str| reporter.confirm(question);
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let confirm = |question: &str| ask(question).unwrap_or(false);
+    trust::vet(
+        &given,
+        installed.keys(),
+        &ring,
+        route,
+        interactive.then_some(&confirm as &dyn Fn(&str) -> bool),
+        reporter,
+    )
 }
 
 /// Keys, then config, then the work tree. Every key name the marked files

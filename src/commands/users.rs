@@ -86,7 +86,8 @@ fn check_changes(
     if session.reporter().confirm(format_args!(
         "{text}\n{CHECK}\nAccept these changes and re-wrap the keys for the list in {}? [y/N] ",
         recipients::LIST
-    )) {
+    )) == Some(true)
+    {
         return Ok(());
     }
     bail!("{text}\nNothing was changed. {CHECK}\n{}", accept_advice())

@@ -14,6 +14,7 @@
 
 pub mod ring;
 pub mod store;
+pub mod trust;
 
 pub use ring::Ring;
 pub use store::KeyStore;

@@ -335,6 +335,24 @@ fn key_file_vectors() {
                 .map(|k| format!("{} {} {}", k.name(), k.generation(), k.id()))
                 .collect();
             assert_eq!(got, expected, "{name}: keys");
+            // Vouches (FORMAT.md §4.2): as written, and verifying under a voucher in the file.
+            let vouches: Vec<String> = keys
+                .iter()
+                .filter_map(|k| {
+                    let v = k.vouch()?;
+                    let mac: String = v.mac.iter().map(|b| format!("{b:02x}")).collect();
+                    Some(format!("{} {} {mac}", k.id(), v.by))
+                })
+                .collect();
+            assert_eq!(vouches, record.all("vouch"), "{name}: vouches");
+            for key in &keys {
+                if let Some(voucher) = key
+                    .vouch()
+                    .and_then(|v| keys.iter().find(|k| k.id() == v.by))
+                {
+                    assert!(key.vouched_by(voucher), "{name}: vouch of {}", key.id());
+                }
+            }
             valid += 1;
         }
     }
