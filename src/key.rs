@@ -377,7 +377,7 @@ impl fmt::Display for KeyFileError {
                 }
             }
         }
-        write_causes(self, f)
+        crate::report::write_causes(self, f)
     }
 }
 
@@ -457,20 +457,6 @@ impl From<InvalidName> for BlockError {
     fn from(e: InvalidName) -> BlockError {
         BlockError::InvalidName(e)
     }
-}
-
-/// With `{:#}`, appends the causes of `error` as `: cause`, the way anyhow's
-/// `{:#}` prints a chain, so a typed error reads the same printed directly or
-/// through anyhow (which prints each level with `{}`).
-fn write_causes(error: &dyn StdError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if f.alternate() {
-        let mut cause = error.source();
-        while let Some(e) = cause {
-            write!(f, ": {e}")?;
-            cause = e.source();
-        }
-    }
-    Ok(())
 }
 
 /// Serialises keys as a key file (comment header, then one block per key).
@@ -717,13 +703,19 @@ impl Block {
         Ok(())
     }
 
-    fn finish_git_crypt(&mut self) -> Result<GitCryptKey, BlockError> {
+    /// The fields every block has: name, generation, id.
+    fn take_common(&mut self) -> Result<(String, u32, KeyId), BlockError> {
         let name = self.name.take().ok_or(BlockError::Missing(Field::Name))?;
         let generation = self
             .generation
             .take()
             .ok_or(BlockError::Missing(Field::Generation))?;
         let id = self.id.take().ok_or(BlockError::Missing(Field::Id))?;
+        Ok((name, generation, id))
+    }
+
+    fn finish_git_crypt(&mut self) -> Result<GitCryptKey, BlockError> {
+        let (name, generation, id) = self.take_common()?;
         let material = self
             .git_crypt_material
             .take()
@@ -742,12 +734,7 @@ impl Block {
     }
 
     fn finish(&mut self) -> Result<Key, BlockError> {
-        let name = self.name.take().ok_or(BlockError::Missing(Field::Name))?;
-        let generation = self
-            .generation
-            .take()
-            .ok_or(BlockError::Missing(Field::Generation))?;
-        let id = self.id.take().ok_or(BlockError::Missing(Field::Id))?;
+        let (name, generation, id) = self.take_common()?;
         let material = self
             .material
             .take()

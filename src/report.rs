@@ -61,3 +61,20 @@ pub fn list_paths(paths: &[impl Display]) -> String {
     }
     text
 }
+
+/// With `{:#}`, appends the causes of `error` as `: cause`, the way anyhow's
+/// `{:#}` prints a chain, so a typed error reads the same printed directly or
+/// through anyhow (which prints each level with `{}`).
+pub fn write_causes(
+    error: &dyn std::error::Error,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    if f.alternate() {
+        let mut cause = error.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+    }
+    Ok(())
+}

@@ -88,7 +88,7 @@ impl fmt::Display for Error {
             Error::EndedInContent => f.write_str("pkt-line: stream ended inside content")?,
             Error::Io(e) => write!(f, "{e}")?,
         }
-        write_causes(self, f)
+        crate::report::write_causes(self, f)
     }
 }
 
@@ -115,20 +115,6 @@ impl From<Error> for io::Error {
             other => io::Error::new(io::ErrorKind::InvalidData, other),
         }
     }
-}
-
-/// With `{:#}`, appends the causes of `error` as `: cause`, the way anyhow's
-/// `{:#}` prints a chain, so a typed error reads the same printed directly or
-/// through anyhow (which prints each level with `{}`).
-pub(crate) fn write_causes(error: &dyn StdError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if f.alternate() {
-        let mut cause = error.source();
-        while let Some(e) = cause {
-            write!(f, ": {e}")?;
-            cause = e.source();
-        }
-    }
-    Ok(())
 }
 
 /// Header of the next packet: `None` = flush, `Some(n)` = `n` payload bytes (1..=MAX_DATA).

@@ -24,8 +24,9 @@
 //! prints them and answers `status=error`. Git's side of a session, which
 //! the tests use, is [`super::client`].
 
-use super::pktline::{self, strip_lf, write_causes, Packet, Reader, Writer, MAX_DATA};
+use super::pktline::{self, strip_lf, Packet, Reader, Writer, MAX_DATA};
 use super::spool::Spool;
+use crate::report::write_causes;
 use std::error::Error as StdError;
 use std::fmt;
 use std::io::{self, Read, Seek, Write};
