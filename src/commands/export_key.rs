@@ -28,7 +28,8 @@ pub fn run(session: &Session, args: &ExportKeyArgs) -> Result<ExitCode> {
     let ids: Vec<_> = exported.iter().map(|k| k.id()).collect();
     let store = session.store()?;
     if args.to_ring {
-        let saved = Ring::open()?.store(&exported, reporter)?;
+        let from = crate::keyring::ring::Provenance::of(session.repo()?);
+        let saved = Ring::open()?.store(&exported, &from, reporter)?;
         store.mark_saved(&ids)?;
         reporter.note(format_args!(
             "{} key '{name}' (id {}) in your key ring.",

@@ -16,6 +16,7 @@ use crate::crypto::KeyId;
 use crate::drivers::{self, driver_name, git_crypt_driver};
 use crate::format::{file_has_magic, Stored};
 use crate::key::{parse_key_file_all, Key};
+use crate::keyring::ring::Provenance;
 use crate::keyring::{read_key_file, trust, KeyStore, Keyring, Ring};
 use crate::path::GitPath;
 use crate::recipients;
@@ -92,7 +93,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     restore_arrived_own_files(repo, reporter);
     crate::hook::install_or_warn(repo, reporter);
     if !args.no_ring && matches!(source, Source::Files | Source::Wrapped) {
-        save_in_ring(&plan, &from_stdin, reporter);
+        save_in_ring(repo, &plan, &from_stdin, reporter);
     }
     for install in &plan {
         let name = &install.name;
@@ -168,7 +169,7 @@ fn offered_without_files(
     needed: &Needed,
     reporter: &Reporter,
 ) -> Result<(Keyring, Source, BTreeSet<KeyId>)> {
-    let ring = keys_from_ring(needed, reporter);
+    let ring = keys_from_ring(repo, needed, reporter);
     let covered = ring
         .as_ref()
         .is_ok_and(|r| needed.values().flatten().all(|id| r.holds(id)));
@@ -453,7 +454,8 @@ fn apply(
 /// Keys given as files (or opened from keys.age) go into the personal ring,
 /// so the next `unlock` needs no file; keys from standard input do not. A
 /// failure is only a warning.
-fn save_in_ring(plan: &[Install], from_stdin: &BTreeSet<KeyId>, reporter: &Reporter) {
+fn save_in_ring(repo: &Repo, plan: &[Install], from_stdin: &BTreeSet<KeyId>, reporter: &Reporter) {
+    let from = Provenance::of(repo);
     for install in plan {
         let keys: Vec<&Key> = install
             .given
@@ -461,7 +463,7 @@ fn save_in_ring(plan: &[Install], from_stdin: &BTreeSet<KeyId>, reporter: &Repor
             .copied()
             .filter(|k| !from_stdin.contains(&k.id()))
             .collect();
-        match Ring::open().and_then(|ring| ring.store(&keys, reporter)) {
+        match Ring::open().and_then(|ring| ring.store(&keys, &from, reporter)) {
             Ok(true) => reporter.note(
                 "Saved the key in your key ring; next time `git-secret unlock` needs no file.",
             ),
@@ -527,19 +529,50 @@ fn choose_generations<'k>(
     chosen
 }
 
-/// With no key file given: the ring families holding an id the repository needs.
-fn keys_from_ring(needed: &Needed, reporter: &Reporter) -> Result<Keyring> {
+/// With no key file given: the ring families holding an id the repository
+/// needs. A family saved from another repository (no root commit or origin
+/// URL in common) is used only when the user says so on a terminal: anyone
+/// can make a repository that holds a copy of an encrypted file.
+fn keys_from_ring(repo: &Repo, needed: &Needed, reporter: &Reporter) -> Result<Keyring> {
     let ring = Ring::open()?;
     let all: BTreeSet<&KeyId> = needed.values().flatten().collect();
     if all.is_empty() {
         bail!("no key file given, and this repository has no encrypted files to match a key from your ring against; pass the key file: `git-secret unlock KEYFILE`");
     }
+    let here = Provenance::of(repo);
     let mut keys = Keyring::default();
     for family in ring.families(reporter)? {
-        if all.iter().any(|id| family.holds(id)) {
-            for key in family.keys {
-                keys.insert(key);
+        let Some(key) = family.keys.iter().find(|k| all.contains(&k.id())) else {
+            continue;
+        };
+        if !family.from.is_empty() && !family.from.matches(&here) {
+            let what = format!("key '{}' (id {})", key.name(), key.id());
+            match reporter.confirm(format_args!(
+                "Your key ring holds {what}, saved from another repository (no root commit or origin URL \
+                 in common with this one). Use it to decrypt this repository? [y/N] "
+            )) {
+                Some(true) => {
+                    if let Err(e) = ring.record(&family, &here, reporter) {
+                        reporter.warn(format_args!(
+                            "could not record this repository in your key ring: {e:#}"
+                        ));
+                    }
+                }
+                Some(false) => bail!(
+                    "not using {what} from your key ring. Nothing was changed. To decrypt this \
+                     repository, pass the key file explicitly: `git-secret unlock KEYFILE`"
+                ),
+                None => bail!(
+                    "your key ring holds {what} that this repository's files need, but it was saved \
+                     from another repository (no root commit or origin URL in common with this one), and \
+                     anyone can make a repository that holds a copy of an encrypted file. Nothing was \
+                     changed. If this repository really should be decrypted with that key, pass the key \
+                     file explicitly: `git-secret unlock KEYFILE`"
+                ),
             }
+        }
+        for key in family.keys {
+            keys.insert(key);
         }
     }
     if keys.is_empty() {

@@ -267,6 +267,59 @@ fn rotate_at_the_generation_bound_refuses() {
     assert_eq!(repo.snapshot(), before);
 }
 
+/// Attack 6: ring keys follow untrusted repositories. Bob's ring holds the
+/// team key (saved by his unlock from keys.age). A stranger makes a
+/// repository of her own holding a copy of a work blob, and gets Bob to
+/// clone it: a plain `git-secret unlock` must not decrypt it with the ring.
+#[test]
+fn ring_key_is_not_used_for_a_strangers_repository() {
+    let sandbox = Sandbox::new();
+    let team = team(&sandbox);
+    let work_blob = team.alice.stored("HEAD:secrets/app.env");
+    let id = team
+        .alice
+        .secret_ok(&["export-key", "-"])
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .unwrap()
+        .to_owned();
+    let stranger = sandbox.init_repo("stranger");
+    stranger.write("README", "a tool you should try\n");
+    stranger.git(&["add", "README"]);
+    stranger.git(&["commit", "-qm", "hello"]);
+    stranger.mark_default();
+    stranger.stage_raw("secrets/app.env", &work_blob);
+    stranger.git(&["commit", "-qm", "look at this"]);
+    let victim = sandbox.clone_repo(&stranger, "from-stranger");
+    assert!(is_encrypted(&victim.read("secrets/app.env")));
+    let before = victim.snapshot();
+    let out = bob_secret(&victim, &team.bob_identity, &["unlock"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: your key ring holds key 'default' (id {id}) that this repository's files \
+             need, but it was saved from another repository (no root commit or origin URL in common with \
+             this one), and anyone can make a repository that holds a copy of an encrypted file. Nothing \
+             was changed. If this repository really should be decrypted with that key, pass the key file \
+             explicitly: `git-secret unlock KEYFILE`\n"
+        )
+    );
+    assert_eq!(
+        victim.snapshot(),
+        before,
+        "a refused unlock changes nothing"
+    );
+    assert!(is_encrypted(&victim.read("secrets/app.env")));
+
+    // The team's own repository still unlocks from the ring: a new clone of
+    // the origin shares its root commit and its origin URL.
+    let carol = clone_of(&sandbox, &team.origin, "carol");
+    let out = carol.secret(&["unlock"]);
+    assert_success(&out, "unlock a clone of the team's origin from the ring");
+    assert_eq!(carol.read("secrets/app.env"), b"TOKEN=shared\n");
+}
+
 fn hex_bytes(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)

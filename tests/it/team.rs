@@ -284,3 +284,40 @@ fn completions_and_man_page_come_from_the_cli_definition() {
         &man[..200.min(man.len())]
     );
 }
+
+/// A ring family saved before provenance was recorded is used anywhere, as
+/// before; `export-key --to-ring` in its repository re-saves it with provenance.
+#[test]
+fn ring_family_without_provenance_still_unlocks_and_is_resaved() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
+    alice.secret_ok(&["export-key", "--to-ring"]);
+    let ring = sandbox.home().join(".local/share/git-secret/ring");
+    let file = std::fs::read_dir(&ring)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("# from-repository: root "), "{text}");
+    let legacy: String = text
+        .lines()
+        .filter(|l| !l.starts_with("# from-repository: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&file, &legacy).unwrap();
+    // Another repository (no root commit in common) holding a copy of the blob.
+    let other = sandbox.init_repo("other");
+    other.write("README", "other\n");
+    other.git(&["add", "README"]);
+    other.git(&["commit", "-qm", "other"]);
+    other.mark_default();
+    other.stage_raw("secrets/a.env", &alice.stored("HEAD:secrets/a.env"));
+    other.git(&["commit", "-qm", "copy"]);
+    assert_success(&other.secret(&["unlock"]), "legacy ring family");
+    assert_eq!(other.read("secrets/a.env"), b"A=1\n");
+    alice.secret_ok(&["export-key", "--to-ring"]);
+    let resaved = std::fs::read_to_string(&file).unwrap();
+    assert!(resaved.contains("# from-repository: root "), "{resaved}");
+}
