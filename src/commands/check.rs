@@ -252,6 +252,7 @@ fn verify_changes(
     }
     let mut seen: HashSet<Oid> = HashSet::new();
     let mut leaks = Vec::new();
+    let mut generations = HashMap::new();
     for commit in &commits {
         let short = commit[..12.min(commit.len())].to_owned();
         let diff = changes(
@@ -294,6 +295,23 @@ fn verify_changes(
                     ));
                 }
             }
+            if let Stored::Encrypted(id) = after {
+                if let Some(problem) = retired(repo, keyring, commit, id, &mut generations)? {
+                    if seen.insert(new) {
+                        leaks.push(Leak {
+                            commit: short.clone(),
+                            path: change.path.clone(),
+                            blob: new,
+                            problem: Some(format!(
+                                "encrypted with key '{}' generation {}, retired: generation {} was in use \
+                                 in the commit before",
+                                problem.name, problem.generation, problem.newer
+                            )),
+                        });
+                    }
+                    continue;
+                }
+            }
             if !matches!(after, Stored::Encrypted(_) | Stored::Damaged) || !seen.insert(new) {
                 continue;
             }
@@ -309,6 +327,57 @@ fn verify_changes(
         }
     }
     Ok(leaks)
+}
+
+/// A blob written under a retired generation: one older than a generation
+/// of the same name that the parent commit(s) already used.
+pub(crate) struct Retired {
+    pub name: String,
+    pub generation: u32,
+    pub newer: u32,
+}
+
+/// Whether a blob under key id `id` that `commit` introduces is under a
+/// retired generation. A generation is retired once a commit stores a blob
+/// under a newer one of the same name (a rotation does, for every file): a
+/// newer generation is trusted only when the one before vouched for it, so
+/// nobody who can push makes one retire. Needs the key held (to know its
+/// name and generation); `cache` keeps each commit's newest generations.
+pub(crate) fn retired(
+    repo: &Repo,
+    keyring: &Keyring,
+    commit: &str,
+    id: KeyId,
+    cache: &mut HashMap<String, HashMap<String, u32>>,
+) -> Result<Option<Retired>> {
+    let Some(key) = keyring.find(&id) else {
+        return Ok(None);
+    };
+    let newest_held = keyring.current(key.name()).map_or(0, |k| k.generation());
+    if newest_held <= key.generation() {
+        return Ok(None);
+    }
+    if !cache.contains_key(commit) {
+        let mut newest: HashMap<String, u32> = HashMap::new();
+        let parents = repo.run_git(&["rev-parse", &format!("{commit}^@")], None)?;
+        for parent in String::from_utf8_lossy(&parents).lines() {
+            for (_, oid, _) in marked_blobs(repo, parent)? {
+                if let Stored::Encrypted(id) = repo.stored(oid)? {
+                    if let Some(k) = keyring.find(&id) {
+                        let g = newest.entry(k.name().to_owned()).or_default();
+                        *g = (*g).max(k.generation());
+                    }
+                }
+            }
+        }
+        cache.insert(commit.to_owned(), newest);
+    }
+    let newer = cache[commit].get(key.name()).copied().unwrap_or(0);
+    Ok((newer > key.generation()).then(|| Retired {
+        name: key.name().to_owned(),
+        generation: key.generation(),
+        newer,
+    }))
 }
 
 /// The blobs at marked paths of `commit` (by its own `.gitattributes`), with key names.

@@ -34,6 +34,7 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     let keyring = crate::keyring::Keyring::load(&repo.key_store()).unwrap_or_default();
     let mut out = std::io::stdout().lock();
     let mut leaks = 0;
+    let mut retired = 0;
     let mut fixable: Vec<GitPath> = Vec::new();
     let mut shown = 0;
     let selected =
@@ -133,10 +134,27 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                             key.name()
                         )
                     }
-                    _ => format!(
-                        "encrypted      {}  (key '{}' id {id}, {key_state})",
-                        file.path, file.key_name
-                    ),
+                    _ => match retired_here(
+                        repo,
+                        &keyring,
+                        &file,
+                        id,
+                        file.index_oid == repo.head_oid(&file.path),
+                    )? {
+                        Some((commit, r)) => {
+                            retired += 1;
+                            format!(
+                                "RETIRED        {}  (key '{}' generation {}, retired: generation {} was in use \
+                                 before commit {commit}; re-encrypt it with `git add --renormalize -- PATH` \
+                                 and change the secret)",
+                                file.path, r.name, r.generation, r.newer
+                            )
+                        }
+                        None => format!(
+                            "encrypted      {}  (key '{}' id {id}, {key_state})",
+                            file.path, file.key_name
+                        ),
+                    },
                 },
                 Some(Stored::GitCrypt) => format!(
                     "encrypted      {}  (by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over)",
@@ -169,6 +187,13 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             "{leaks} of {shown} marked file(s) are stored in plaintext. With the key unlocked, \
              `git add --renormalize -- PATH` and a commit store them encrypted; the old plaintext stays in \
              history, so change those secrets"
+        )));
+    }
+    if retired > 0 {
+        return Ok(reporter.fail(format_args!(
+            "{retired} marked file(s) were last written under a retired key generation: someone who holds \
+             an old generation (a removed member?) wrote them after the rotation. Check who, re-encrypt \
+             them (`git add --renormalize -- PATH`, commit) and change those secrets"
         )));
     }
     if shown == 0 {
@@ -237,4 +262,40 @@ fn fix_leaks(repo: &Repo, paths: &[GitPath], reporter: &Reporter) -> Result<()> 
         list_paths(paths)
     ));
     Ok(())
+}
+
+/// A file whose HEAD blob (the index agreeing) is under a retired generation:
+/// the commit that last changed it (abbreviated), and what retired it.
+fn retired_here(
+    repo: &Repo,
+    keyring: &crate::keyring::Keyring,
+    file: &crate::attrs::Marked,
+    id: crate::crypto::KeyId,
+    index_is_head: bool,
+) -> Result<Option<(String, super::check::Retired)>> {
+    let newer_held = keyring
+        .find(&id)
+        .zip(keyring.find(&id).and_then(|k| keyring.current(k.name())))
+        .is_some_and(|(k, current)| current.generation() > k.generation());
+    if !index_is_head || !newer_held {
+        return Ok(None);
+    }
+    let args: [&OsStr; 6] = [
+        OsStr::new("--literal-pathspecs"),
+        OsStr::new("rev-list"),
+        OsStr::new("-1"),
+        OsStr::new("HEAD"),
+        OsStr::new("--"),
+        file.path.as_os_str(),
+    ];
+    let out = repo.run_git_os(&args, None)?;
+    let commit = String::from_utf8_lossy(&out).trim().to_owned();
+    if commit.is_empty() {
+        return Ok(None);
+    }
+    let mut cache = std::collections::HashMap::new();
+    Ok(
+        super::check::retired(repo, keyring, &commit, id, &mut cache)?
+            .map(|r| (commit[..12.min(commit.len())].to_owned(), r)),
+    )
 }

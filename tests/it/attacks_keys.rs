@@ -4,6 +4,7 @@
 
 use crate::harness::*;
 use std::path::Path;
+use std::str::FromStr;
 
 /// An age identity file for Bob; returns (identity path, public key).
 fn age_identity(sandbox: &Sandbox, who: &str) -> (String, String) {
@@ -318,6 +319,100 @@ fn ring_key_is_not_used_for_a_strangers_repository() {
     let out = carol.secret(&["unlock"]);
     assert_success(&out, "unlock a clone of the team's origin from the ring");
     assert_eq!(carol.read("secrets/app.env"), b"TOKEN=shared\n");
+}
+
+/// Attack 5: retired generations still write. Alice removes Bob and the
+/// rotation moves every file to generation 2; Bob, who kept generation 1 and
+/// push access, commits a changed secret under generation 1. The push gate
+/// and `status` in Alice's clone name it; history from before the rotation
+/// stays fine.
+#[test]
+fn a_new_blob_under_a_retired_generation_is_flagged() {
+    let sandbox = Sandbox::new();
+    let team = team(&sandbox);
+    let (alice, bob) = (&team.alice, &team.bob);
+    let before_rotation = alice.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let bob_pub = std::fs::read_to_string(&team.bob_identity).unwrap();
+    let bob_pub = age::x25519::Identity::from_str(bob_pub.trim())
+        .unwrap()
+        .to_public()
+        .to_string();
+    alice.secret_ok(&["remove-user", &bob_pub]);
+    alice.git(&["commit", "-qm", "remove bob"]);
+    alice.git(&["push", "-q"]);
+    let rotation = alice.git(&["rev-parse", "HEAD"]).trim().to_owned();
+
+    // Bob encrypts his change with the generation he kept and pushes it on
+    // top of the rotation (plumbing: his clone cannot check the rotation out).
+    let out = bob.secret_stdin(&["clean", "secrets/app.env"], b"TOKEN=bobs\n");
+    assert_success(&out, "bob's clean under generation 1");
+    let evil = out.stdout;
+    bob.git(&["fetch", "-q"]);
+    bob.git(&["read-tree", "origin/main"]);
+    bob.stage_raw("secrets/app.env", &evil);
+    let tree = bob.git(&["write-tree"]).trim().to_owned();
+    let commit = bob
+        .git(&[
+            "commit-tree",
+            &tree,
+            "-p",
+            "origin/main",
+            "-m",
+            "update token",
+        ])
+        .trim()
+        .to_owned();
+    bob.git(&["push", "-q", "origin", &format!("{commit}:main")]);
+
+    alice.git(&["pull", "-q", "--no-rebase"]);
+    assert_eq!(
+        alice.read("secrets/app.env"),
+        b"TOKEN=bobs\n",
+        "decrypted silently"
+    );
+    let before = alice.snapshot();
+    let out = alice.secret(&["check", "--range", &format!("{rotation}..{commit}")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let blob = alice
+        .git(&["rev-parse", "HEAD:secrets/app.env"])
+        .trim()
+        .to_owned();
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "BAD {}  secrets/app.env  (blob {blob}: encrypted with key 'default' generation 1, retired: \
+             generation 2 was in use in the commit before)\n",
+            &commit[..12]
+        )
+    );
+    assert_eq!(alice.snapshot(), before, "check changes nothing");
+
+    let out = alice.secret(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "RETIRED        secrets/app.env  (key 'default' generation 1, retired: generation 2 was in use \
+             before commit {}; re-encrypt it with `git add --renormalize -- PATH` and change the secret)",
+            &commit[..12]
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: 1 marked file(s) were last written under a retired key generation: someone \
+         who holds an old generation (a removed member?) wrote them after the rotation. Check who, \
+         re-encrypt them (`git add --renormalize -- PATH`, commit) and change those secrets\n"
+    );
+    assert_eq!(alice.snapshot(), before, "status changes nothing");
+
+    // Blobs from before the rotation are fine: the range up to it passes.
+    let out = alice.secret(&[
+        "check",
+        "--range",
+        &format!("{before_rotation}..{rotation}"),
+    ]);
+    assert_success(&out, "check of the rotation itself");
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {
