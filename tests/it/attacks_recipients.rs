@@ -444,3 +444,49 @@ fn a_copy_authenticated_with_an_older_generation_is_refused_as_stale() {
     );
     assert!(!opens(&alice, &mallory) && !opens(&alice, &eve));
 }
+
+/// A change to a comment alone (the text list-users shows, which people
+/// check) is a difference like any other: shown as the old line removed and
+/// the new one added, refused. `add-user` with the new line accepts it, as
+/// the advice says.
+#[test]
+fn a_comment_only_change_is_refused_and_add_user_accepts_it() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, _mallory) = team(&sandbox);
+    push_as_attacker(&sandbox, &origin, "eve-clone", |list| {
+        list.replacen(" # Carol\n", " # Carol (admin, trust this key)\n", 1)
+    });
+    alice.git(&["pull", "-q"]);
+    let carol_fp = fingerprint(&carol.public);
+    let dave = person(&sandbox, "dave");
+    let before = alice.snapshot();
+    let out = alice.secret(&["add-user", &dave.public]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: .git-secret/recipients.txt differs from the authenticated recipient list \
+             (the one add-user, remove-user and rotate last wrote with the key):\n\
+             \x20 - {carol_fp}  age          Carol\n\
+             \x20 + {carol_fp}  age          Carol (admin, trust this key)\n\
+             Nothing was changed. Someone who can push edited the file: check each line with its owner.\n{ADVICE}\n"
+        )
+    );
+    assert_eq!(
+        alice.snapshot(),
+        before,
+        "a refused add-user changes nothing"
+    );
+
+    alice.secret_ok(&[
+        "add-user",
+        &format!("{} # Carol (admin, trust this key)", carol.public),
+    ]);
+    let users = alice.secret_ok(&["list-users"]);
+    assert!(
+        users.contains(&format!(
+            "{carol_fp}  age          Carol (admin, trust this key)\n"
+        )),
+        "{users}"
+    );
+}
