@@ -361,6 +361,14 @@ pub fn authenticated(top: &Path, keyring: &Keyring) -> Result<Trust> {
             return Ok(damaged());
         }
     }
+    // No encoder writes a key twice; a copy that does would authenticate a duplicate.
+    if list
+        .iter()
+        .enumerate()
+        .any(|(i, a)| list[i + 1..].iter().any(|b| a.same_key(b)))
+    {
+        return Ok(damaged());
+    }
     let bytes = canonical(&list);
     let mut verified = false;
     let mut stale = None;
