@@ -1121,6 +1121,7 @@ def generate_recipients(directory):
     add("invalid-mac-double-space.txt", base.replace(f" {m_id} ", f"  {m_id} "), "a1", "damaged")
     add("invalid-mac-short-id.txt", base.replace(m_id, m_id[:-2]), "a1", "damaged")
     add("invalid-mac-odd-tag.txt", base.replace(m_tag, m_tag[:-1]), "a1", "damaged")
+    add("invalid-mac-generation-plus.txt", base.replace("#= mac default 1 ", "#= mac default +1 "), "a1", "damaged")
     add("invalid-mac-generation-word.txt", base.replace("#= mac default 1 ", "#= mac default one "), "a1", "damaged")
     injected = base.replace("#= version 1\n", f"#= version 1\n#= recipient {canonical_line(eve)}\n")
     add("invalid-forged-added.txt", injected.replace(COPY_HEADER, canonical_line(eve) + "\n" + COPY_HEADER), "a1", "forged")

@@ -349,6 +349,10 @@ pub fn authenticated(top: &Path, keyring: &Keyring) -> Result<Trust> {
             let [name, generation, id, hex] = words[..] else {
                 return Ok(damaged());
             };
+            // Digits only: `u32::from_str` would also take a sign (`+1`).
+            if !generation.bytes().all(|b| b.is_ascii_digit()) {
+                return Ok(damaged());
+            }
             let (Ok(generation), Some(id), Some(mac)) = (
                 generation.parse::<u32>(),
                 KeyId::from_hex(id),
