@@ -4,7 +4,8 @@
 This script exists only to cross-check the Rust implementation: it was written
 from FORMAT.md, not ported from src/, and git-secret never runs it. It derives
 subkeys and key ids, encodes and decodes encrypted blobs (with every rejection
-of FORMAT.md section 3.2), and reads and writes key files (section 4).
+of FORMAT.md section 3.2), reads and writes key files (section 4), and
+writes and checks the authenticated recipient list (section 6).
 
     python3 scripts/reference.py generate tests/vectors   # (re)write the vectors
     python3 scripts/reference.py check tests/vectors      # re-verify them
@@ -20,6 +21,9 @@ Vector files (all plain text, parsed by tests/it/vectors.rs with std only):
   are described in the comment at the top of the generated file.
 * `keyfiles.txt`: one `[keyfile FILE]` record per key file in `keyfiles/`,
   with the expected keys or the expected failure.
+* `recipients.txt`: keys, one spelled-out MAC input, and one `[recipients
+  FILE]` record per recipient list in `recipients/`, with the verdicts a
+  reader holding the given keys reaches.
 """
 
 import base64
@@ -585,6 +589,7 @@ def generate(directory):
     with open(os.path.join(directory, "blobs.txt"), "w", newline="\n") as f:
         f.write(text)
     generate_keyfiles(directory)
+    generate_recipients(directory)
 
 
 def generate_keyfiles(directory):
@@ -783,6 +788,444 @@ def generate_keyfiles(directory):
 
 
 # --------------------------------------------------------------------------
+# Section 6.1: the authenticated recipient list
+# --------------------------------------------------------------------------
+
+INFO_RECIPIENTS = b"git-secret v1 recipients"
+AUTH_PREFIX = "#= "
+MAC_INPUT_HEADER = b"git-secret recipients v1\n"
+BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+P25519 = 2**255 - 19
+
+
+class RecipientError(Exception):
+    pass
+
+
+def _bech32_polymod(values):
+    gen = [0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3]
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = (chk & 0x1FFFFFF) << 5 ^ v
+        for i in range(5):
+            chk ^= gen[i] if (top >> i) & 1 else 0
+    return chk
+
+
+def _bech32_hrp(hrp):
+    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+
+def bech32_encode(hrp, data):
+    acc, bits, five = 0, 0, []
+    for b in data:
+        acc = acc << 8 | b
+        bits += 8
+        while bits >= 5:
+            bits -= 5
+            five.append(acc >> bits & 31)
+    if bits:
+        five.append(acc << (5 - bits) & 31)
+    poly = _bech32_polymod(_bech32_hrp(hrp) + five + [0] * 6) ^ 1
+    five += [poly >> 5 * (5 - i) & 31 for i in range(6)]
+    return hrp + "1" + "".join(BECH32_CHARSET[d] for d in five)
+
+
+def bech32_decode(text):
+    """(hrp, bytes) of a lowercase Bech32 string (checksum constant 1), or None."""
+    if text != text.lower() or "1" not in text:
+        return None
+    hrp, _, rest = text.rpartition("1")
+    if not hrp or len(rest) < 6 or any(c not in BECH32_CHARSET for c in rest):
+        return None
+    five = [BECH32_CHARSET.index(c) for c in rest]
+    if _bech32_polymod(_bech32_hrp(hrp) + five) != 1:
+        return None
+    acc, bits, out = 0, 0, []
+    for d in five[:-6]:
+        acc = acc << 5 | d
+        bits += 5
+        if bits >= 8:
+            bits -= 8
+            out.append(acc >> bits & 0xFF)
+    if bits >= 5 or acc & ((1 << bits) - 1):
+        return None
+    return hrp, bytes(out)
+
+
+def _ssh_strings(blob):
+    out = []
+    while blob:
+        if len(blob) < 4:
+            return None
+        n = int.from_bytes(blob[:4], "big")
+        if len(blob) < 4 + n:
+            return None
+        out.append(blob[4 : 4 + n])
+        blob = blob[4 + n :]
+    return out
+
+
+def _ssh_blob(key):
+    kind, _, data = key.partition(" ")
+    try:
+        blob = base64.b64decode(data, validate=True)
+    except ValueError:
+        return None
+    fields = _ssh_strings(blob)
+    if not fields or fields[0] != kind.encode():
+        return None
+    return fields
+
+
+def x25519_of(key):
+    """The X25519 public key a recipient amounts to (FORMAT.md 6.1), or None."""
+    if key.startswith("age1"):
+        decoded = bech32_decode(key)
+        return decoded[1] if decoded else None
+    if key.startswith("ssh-ed25519 "):
+        fields = _ssh_blob(key)
+        if not fields or len(fields) != 2 or len(fields[1]) != 32:
+            return None
+        y = int.from_bytes(fields[1], "little") & ((1 << 255) - 1)
+        u = (1 + y) * pow(1 - y, P25519 - 2, P25519) % P25519
+        return u.to_bytes(32, "little")
+    return None
+
+
+def valid_public_key(key):
+    if key.startswith("age1"):
+        decoded = bech32_decode(key)
+        return decoded is not None and decoded[0] == "age" and len(decoded[1]) == 32
+    if key.startswith("ssh-ed25519 "):
+        # Shape only: that the 32 bytes are an Edwards point is not checked here.
+        return x25519_of(key) is not None
+    if key.startswith("ssh-rsa "):
+        fields = _ssh_blob(key)
+        return bool(fields) and len(fields) == 3
+    return False
+
+
+def parse_recipient(line):
+    """(key, comment) of one recipient line, FORMAT.md 6.1; RecipientError if invalid."""
+    text = line.strip()
+    if "\n" in text or "\0" in text:
+        raise RecipientError("line break")
+    if " # " in text:
+        key, _, comment = text.partition(" # ")
+        key, comment = key.strip(), comment.strip()
+    else:
+        key, comment = text, ""
+    if key.startswith("ssh-"):
+        words = key.split()
+        key = " ".join(words[:2])
+        if not comment:
+            comment = " ".join(words[2:])
+    if not valid_public_key(key):
+        raise RecipientError("not a public key")
+    return key, comment
+
+
+def canonical_line(recipient):
+    key, comment = recipient
+    return f"{key} # {comment}" if comment else key
+
+
+def same_key(a, b):
+    if a[0] == b[0]:
+        return True
+    xa, xb = x25519_of(a[0]), x25519_of(b[0])
+    return xa is not None and xa == xb
+
+
+def has_duplicates(recipients):
+    return any(same_key(a, b) for i, a in enumerate(recipients) for b in recipients[i + 1 :])
+
+
+def recipients_mac(sub, recipients):
+    mac_key = hkdf_expand(sub.enc_key, INFO_RECIPIENTS, 32)
+    msg = MAC_INPUT_HEADER + b"".join(canonical_line(r).encode() + b"\n" for r in recipients)
+    return hmac.new(mac_key, msg, hashlib.sha256).digest()
+
+
+def file_lines(text):
+    """Lines split at LF, a CR before the LF dropped (no other line breaks)."""
+    *ended, last = text.split("\n")
+    lines = [l[:-1] if l.endswith("\r") else l for l in ended]
+    return lines + [last] if last else lines
+
+
+def read_list(text):
+    """The recipients listed above the copy: 'ok', the list, or ('duplicate' | 'invalid', None)."""
+    out = []
+    for line in file_lines(text):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            out.append(parse_recipient(line))
+        except RecipientError:
+            return "invalid", None
+    if has_duplicates(out):
+        return "duplicate", None
+    return "ok", out
+
+
+def verdict(text, keyring):
+    """FORMAT.md 6.1, reading: (verdict, authenticated list or None).
+
+    keyring: list of (name, generation, Subkeys)."""
+    copy = [l[len(AUTH_PREFIX) :] for l in file_lines(text) if l.startswith(AUTH_PREFIX)]
+    if not copy:
+        return "none", None
+    if not keyring:
+        return "unchecked", None
+    if copy[0] != "version 1":
+        return "damaged", None
+    recipients, tags = [], []
+    for line in copy[1:]:
+        if line.startswith("recipient "):
+            try:
+                recipients.append(parse_recipient(line[len("recipient ") :]))
+            except RecipientError:
+                return "damaged", None
+        elif line.startswith("mac "):
+            words = line[len("mac ") :].split(" ")
+            if len(words) != 4:
+                return "damaged", None
+            name, generation, key_id, tag = words
+            if not re.fullmatch(r"[0-9]+", generation) or int(generation) >= 2**32:
+                return "damaged", None
+            if not re.fullmatch(r"[0-9a-f]{32}", key_id) or not re.fullmatch(r"(?:[0-9a-f]{2})*", tag):
+                return "damaged", None
+            tags.append((name, bytes.fromhex(key_id), bytes.fromhex(tag)))
+        else:
+            return "damaged", None
+    if has_duplicates(recipients):
+        return "damaged", None
+    verified = stale = False
+    for name, key_id, tag in tags:
+        named = [k for k in keyring if k[0] == name]
+        if not named:
+            continue
+        newest = max(named, key=lambda k: k[1])[2]
+        if newest.key_id == key_id:
+            if not hmac.compare_digest(recipients_mac(newest, recipients), tag):
+                return "forged", None
+            verified = True
+        elif any(k[2].key_id == key_id for k in keyring):
+            stale = True
+    if verified:
+        return "verified", recipients
+    return ("stale" if stale else "unknown_key"), None
+
+
+LIST_HEADER = (
+    "# git-secret recipients: who can `git-secret unlock` this repository with their own key.\n"
+    "# Managed by git-secret add-user / remove-user.\n"
+)
+COPY_HEADER = (
+    "# Below: the authenticated copy of this list, written by add-user, remove-user and rotate with\n"
+    "# the repository's key. Do not edit: list-users shows it and any difference from the lines above.\n"
+)
+
+
+def seal_list(recipients, keyring):
+    """The copy an encoder writes (FORMAT.md 6.1): one tag per name, newest generation."""
+    out = COPY_HEADER + AUTH_PREFIX + "version 1\n"
+    out += "".join(f"{AUTH_PREFIX}recipient {canonical_line(r)}\n" for r in recipients)
+    for name in sorted({k[0] for k in keyring}, key=lambda n: n.encode()):
+        _, generation, sub = max((k for k in keyring if k[0] == name), key=lambda k: k[1])
+        out += f"{AUTH_PREFIX}mac {name} {generation} {sub.id_hex} {recipients_mac(sub, recipients).hex()}\n"
+    return out
+
+
+def write_list(recipients, keyring):
+    return LIST_HEADER + "".join(canonical_line(r) + "\n" for r in recipients) + seal_list(recipients, keyring)
+
+
+def generate_recipients(directory):
+    rdir = os.path.join(directory, "recipients")
+    os.makedirs(rdir, exist_ok=True)
+    for old in os.listdir(rdir):
+        os.remove(os.path.join(rdir, old))
+    keys = {
+        "a1": ("default", 1, Subkeys(hashlib.sha256(b"recipients default 1").digest())),
+        "a2": ("default", 2, Subkeys(hashlib.sha256(b"recipients default 2").digest())),
+        "b1": ("prod", 1, Subkeys(hashlib.sha256(b"recipients prod 1").digest())),
+    }
+
+    def ring(names):
+        return [keys[n] for n in names.split() if n != "-"]
+
+    def age_key(seed):
+        return bech32_encode("age", hashlib.sha256(seed).digest())
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    erin_pub = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"erin").digest()).public_key()
+    erin_raw = erin_pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    erin_blob = b"\0\0\0\x0bssh-ed25519\0\0\0\x20" + erin_raw
+    erin = ("ssh-ed25519 " + base64.b64encode(erin_blob).decode(), "erin@example.com")
+    erin_as_age = (bech32_encode("age", x25519_of(erin[0])), "Erin (age)")
+    carol = (age_key(b"carol"), "Carol")
+    dave = (age_key(b"dave"), "")
+    eve = (age_key(b"eve"), "Carol (new laptop)")
+    team = [carol, dave, erin]
+
+    files = []  # (file, text, held keys, expectations)
+
+    def add(name, text, held, copy, list_verdict=None, recipients=None, sealed=False):
+        list_verdict = list_verdict or ("ok %d" % len(read_list(text)[1]) if read_list(text)[0] == "ok" else None)
+        files.append((name, text, held, copy, list_verdict, recipients, sealed))
+
+    base = write_list(team, ring("a1"))
+    add("valid-one-key.txt", base, "a1", "verified", recipients=team, sealed=True)
+    both = write_list(team, ring("a1 b1"))
+    add("valid-two-names.txt", both, "a1 b1", "verified", recipients=team, sealed=True)
+    add("valid-other-name-held.txt", both, "b1", "verified", recipients=team)
+    rotated = write_list(team, ring("a1 a2"))
+    add("valid-rotated.txt", rotated, "a1 a2", "verified", recipients=team, sealed=True)
+    add("valid-crlf.txt", base.replace("\n", "\r\n"), "a1", "verified", recipients=team)
+    add("valid-no-key-held.txt", base, "-", "unchecked")
+    spaced = base.replace(f"#= recipient {canonical_line(carol)}\n", f"#= recipient   {carol[0]}  #   Carol  \n")
+    assert spaced != base
+    add("valid-copy-whitespace.txt", spaced, "a1", "verified", recipients=team)
+    words = base.replace(f"#= recipient {canonical_line(erin)}\n", f"#= recipient {erin[0]}   erin@example.com\n")
+    assert words != base
+    add("valid-ssh-comment-word.txt", words, "a1", "verified", recipients=team)
+    generation = base.replace("#= mac default 1 ", "#= mac default 7 ")
+    add("valid-generation-informative.txt", generation, "a1", "verified", recipients=team)
+    add("valid-empty-list.txt", write_list([], ring("a1")), "a1", "verified", recipients=[], sealed=True)
+
+    body = LIST_HEADER + "".join(canonical_line(r) + "\n" for r in team)
+    add("invalid-no-copy.txt", body, "a1", "none")
+    add("invalid-no-copy-comments-kept.txt", body + COPY_HEADER, "a1", "none")
+    add("invalid-no-copy-indented.txt", base.replace("\n#= ", "\n #= "), "a1", "none")
+    add("invalid-version-2.txt", base.replace("#= version 1\n", "#= version 2\n"), "a1", "damaged")
+    add("invalid-version-missing.txt", base.replace("#= version 1\n", ""), "a1", "damaged")
+    add("invalid-version-twice.txt", base.replace("#= version 1\n", "#= version 1\n#= version 1\n"), "a1", "damaged")
+    add("invalid-unknown-line.txt", base + "#= note trust me\n", "a1", "damaged")
+    add("invalid-copy-bad-key.txt", base.replace(f"#= recipient {carol[0]}", f"#= recipient {carol[0][:-1]}q"), "a1", "damaged")
+    add("invalid-copy-nul.txt", base.replace("#= recipient " + canonical_line(carol), "#= recipient " + canonical_line(carol) + "\0"), "a1", "damaged")
+    sealed_dup = write_list([carol, dave, carol], ring("a1"))
+    add("invalid-copy-duplicate.txt", sealed_dup, "a1", "damaged", list_verdict="duplicate")
+    sealed_dup2 = write_list([erin, erin_as_age], ring("a1"))
+    add("invalid-copy-duplicate-ssh-age.txt", sealed_dup2, "a1", "damaged", list_verdict="duplicate")
+    mac_line = next(l for l in base.split("\n") if l.startswith("#= mac "))
+    m_name, m_gen, m_id, m_tag = mac_line[len("#= mac ") :].split(" ")
+    add("invalid-mac-uppercase.txt", base.replace(m_tag, m_tag.upper()), "a1", "damaged")
+    add("invalid-mac-three-fields.txt", base.replace(f" {m_id} ", " "), "a1", "damaged")
+    add("invalid-mac-double-space.txt", base.replace(f" {m_id} ", f"  {m_id} "), "a1", "damaged")
+    add("invalid-mac-short-id.txt", base.replace(m_id, m_id[:-2]), "a1", "damaged")
+    add("invalid-mac-odd-tag.txt", base.replace(m_tag, m_tag[:-1]), "a1", "damaged")
+    add("invalid-mac-generation-plus.txt", base.replace("#= mac default 1 ", "#= mac default +1 "), "a1", "damaged")
+    add("invalid-mac-generation-word.txt", base.replace("#= mac default 1 ", "#= mac default one "), "a1", "damaged")
+    injected = base.replace("#= version 1\n", f"#= version 1\n#= recipient {canonical_line(eve)}\n")
+    add("invalid-forged-added.txt", injected.replace(COPY_HEADER, canonical_line(eve) + "\n" + COPY_HEADER), "a1", "forged")
+    add("invalid-forged-removed.txt", base.replace(f"#= recipient {dave[0]}\n", ""), "a1", "forged")
+    add("invalid-forged-comment.txt", base.replace("#= recipient " + canonical_line(carol), "#= recipient " + carol[0] + " # Carol (admin)"), "a1", "forged")
+    add("invalid-forged-reordered.txt", base.replace(
+        f"#= recipient {canonical_line(carol)}\n#= recipient {canonical_line(dave)}\n",
+        f"#= recipient {canonical_line(dave)}\n#= recipient {canonical_line(carol)}\n"), "a1", "forged")
+    flipped = m_tag[:-1] + ("0" if m_tag[-1] != "0" else "1")
+    add("invalid-forged-flipped-tag.txt", base.replace(m_tag, flipped), "a1", "forged")
+    add("invalid-forged-truncated-tag.txt", base.replace(m_tag, m_tag[:-2]), "a1", "forged")
+    add("invalid-forged-empty-tag.txt", base.replace(" " + m_tag, " "), "a1", "forged")
+    b_tag = next(l for l in both.split("\n") if l.startswith("#= mac prod ")).rsplit(" ", 1)[1]
+    add("invalid-forged-one-of-two.txt", both.replace(b_tag, b_tag[::-1]), "a1 b1", "forged")
+    add("invalid-stale.txt", base, "a1 a2", "stale")
+    add("invalid-stale-list-of-removed.txt", write_list([carol, eve], ring("a1")), "a1 a2", "stale")
+    add("invalid-unknown-newer.txt", write_list(team, ring("a2")), "a1", "unknown_key")
+    add("invalid-unknown-name.txt", write_list(team, ring("b1")), "a1", "unknown_key")
+    add("invalid-list-duplicate.txt", body + canonical_line(carol) + "\n" + seal_list(team, ring("a1")), "a1", "verified",
+        list_verdict="duplicate", recipients=team)
+    add("invalid-list-duplicate-ssh-age.txt", body + canonical_line(erin_as_age) + "\n" + seal_list(team, ring("a1")), "a1",
+        "verified", list_verdict="duplicate", recipients=team)
+    add("invalid-list-nul.txt", base.replace(canonical_line(carol) + "\n", canonical_line(carol) + "\0\n", 1), "a1", "verified",
+        list_verdict="invalid", recipients=team)
+    add("invalid-list-bad-key.txt", base.replace(canonical_line(dave) + "\n", "age1notakey\n", 1), "a1", "verified",
+        list_verdict="invalid", recipients=team)
+
+    out = [
+        "# git-secret authenticated recipient list test vectors (FORMAT.md section 6.1).",
+        "# Generated by `python3 scripts/reference.py generate tests/vectors`; do not edit by hand.",
+        "# [key K]: a repository key (name, generation, material, id) a reader may hold.",
+        "# [recipients FILE] names a recipients.txt in recipients/, read by a reader holding",
+        "# `keys = K ...` (`-`: none). `list = ok COUNT | duplicate | invalid` is the verdict on the",
+        "# lines above the copy; `copy = verified | unchecked | none | damaged | forged | stale |",
+        "# unknown_key` the verdict on the `#=` copy; with `verified`, `recipient = LINE` gives the",
+        "# authenticated list (canonical lines, in order). `sealed = yes`: the file is exactly what",
+        "# an encoder holding those keys writes for that list (header, lines, copy).",
+        "",
+    ]
+    for k, (name, generation, sub) in keys.items():
+        out += [f"[key {k}]", f"name = {name}", f"generation = {generation}", f"material = {sub.key.hex()}",
+                f"id = {sub.id_hex}", f"mac_key = {hkdf_expand(sub.enc_key, INFO_RECIPIENTS, 32).hex()}", ""]
+    # The MAC input of the basic list, spelled out.
+    msg = MAC_INPUT_HEADER + b"".join(canonical_line(r).encode() + b"\n" for r in team)
+    out += ["[mac basic]", "key = a1", f"input = {msg.hex()}", f"tag = {recipients_mac(keys['a1'][2], team).hex()}", ""]
+    for name, text, held, copy, list_verdict, recipients, sealed in files:
+        got_list = read_list(text)
+        expect_list = list_verdict
+        assert (got_list[0] if got_list[0] != "ok" else "ok %d" % len(got_list[1])) == expect_list, (name, got_list)
+        got = verdict(text, ring(held))
+        assert got[0] == copy, (name, got[0], copy)
+        if copy == "verified":
+            assert got[1] == recipients, name
+        if sealed:
+            assert text == write_list(recipients, ring(held)), name
+        with open(os.path.join(rdir, name), "w", newline="", encoding="utf-8") as f:
+            f.write(text)
+        out += [f"[recipients {name}]", f"keys = {held}", f"list = {expect_list}", f"copy = {copy}"]
+        if copy == "verified":
+            out += [f"recipient = {canonical_line(r)}" for r in recipients]
+        if sealed:
+            out.append("sealed = yes")
+        out.append("")
+    with open(os.path.join(directory, "recipients.txt"), "w", newline="\n") as f:
+        f.write("\n".join(out))
+
+
+def check_recipients(directory):
+    rdir = os.path.join(directory, "recipients")
+    keys, listed, count = {}, set(), 0
+    for kind, name, fields in read_records(os.path.join(directory, "recipients.txt")):
+        if kind == "key":
+            sub = Subkeys(bytes.fromhex(one(fields, "material")))
+            assert sub.id_hex == one(fields, "id"), name
+            assert hkdf_expand(sub.enc_key, INFO_RECIPIENTS, 32).hex() == one(fields, "mac_key"), name
+            keys[name] = (one(fields, "name"), int(one(fields, "generation")), sub)
+        elif kind == "mac":
+            sub = keys[one(fields, "key")][2]
+            mac_key = hkdf_expand(sub.enc_key, INFO_RECIPIENTS, 32)
+            tag = hmac.new(mac_key, bytes.fromhex(one(fields, "input")), hashlib.sha256).hexdigest()
+            assert tag == one(fields, "tag"), name
+        elif kind == "recipients":
+            listed.add(name)
+            with open(os.path.join(rdir, name), encoding="utf-8", newline="") as f:
+                text = f.read()
+            ring = [keys[k] for k in one(fields, "keys").split() if k != "-"]
+            status, got = read_list(text)
+            got_list = f"ok {len(got)}" if status == "ok" else status
+            assert got_list == one(fields, "list"), f"{name}: list {got_list}"
+            copy, authenticated = verdict(text, ring)
+            assert copy == one(fields, "copy"), f"{name}: copy {copy}"
+            if copy == "verified":
+                assert [canonical_line(r) for r in authenticated] == [v for f, v in fields if f == "recipient"], name
+            if any(f == "sealed" for f, _ in fields):
+                assert text == write_list(authenticated, ring), f"{name}: not what an encoder writes"
+            count += 1
+        else:
+            raise AssertionError(f"unknown record kind {kind}")
+    assert listed == set(os.listdir(rdir)), "recipients/ and recipients.txt disagree"
+    assert count >= 30, count
+    return count
+
+
+# --------------------------------------------------------------------------
 # Vector checking
 # --------------------------------------------------------------------------
 
@@ -887,6 +1330,7 @@ def check(directory):
                 assert parse_key_file(write_block(k).encode())[0].sub.key_id == k.sub.key_id
         counts["keyfile"] = counts.get("keyfile", 0) + 1
     assert listed == set(os.listdir(kdir)), "keyfiles/ and keyfiles.txt disagree"
+    counts["recipients"] = check_recipients(directory)
     assert counts.get("encrypt", 0) >= 7 and counts.get("decrypt", 0) >= 20 and counts.get("keyfile", 0) >= 10, counts
     return counts
 

@@ -161,7 +161,7 @@ impl Subkeys {
 }
 
 impl Subkeys {
-    /// The tag that authenticates a recipient list (FORMAT.md section 6):
+    /// The tag that authenticates a recipient list (FORMAT.md §6.2):
     /// HMAC-SHA256 of `list` under HKDF-Expand(encryption key, "git-secret v1
     /// recipients", 32). Whoever holds the key can make it; nobody else can.
     pub fn recipients_mac(&self, list: &[u8]) -> [u8; 32] {

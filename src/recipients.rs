@@ -349,6 +349,10 @@ pub fn authenticated(top: &Path, keyring: &Keyring) -> Result<Trust> {
             let [name, generation, id, hex] = words[..] else {
                 return Ok(damaged());
             };
+            // Digits only: `u32::from_str` would also take a sign (`+1`).
+            if !generation.bytes().all(|b| b.is_ascii_digit()) {
+                return Ok(damaged());
+            }
             let (Ok(generation), Some(id), Some(mac)) = (
                 generation.parse::<u32>(),
                 KeyId::from_hex(id),
@@ -360,6 +364,14 @@ pub fn authenticated(top: &Path, keyring: &Keyring) -> Result<Trust> {
         } else {
             return Ok(damaged());
         }
+    }
+    // No encoder writes a key twice; a copy that does would authenticate a duplicate.
+    if list
+        .iter()
+        .enumerate()
+        .any(|(i, a)| list[i + 1..].iter().any(|b| a.same_key(b)))
+    {
+        return Ok(damaged());
     }
     let bytes = canonical(&list);
     let mut verified = false;

@@ -128,13 +128,20 @@ pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
         recipients::Trust::Verified(trusted) => trusted,
         _ => Vec::new(),
     };
-    if list.iter().any(|r| r.same_key(&recipient)) && trusted.iter().any(|r| r.same_key(&recipient))
-    {
-        bail!(
-            "{} is already a recipient (fingerprint {})",
-            recipient.kind(),
-            recipient.fingerprint()
-        );
+    // Already a recipient: listed and authenticated alike, and no new comment given. A pending
+    // change to that key's line (a new comment) is accepted by naming the line as it should be.
+    let listed = list.iter().find(|r| r.same_key(&recipient));
+    let authenticated = trusted.iter().find(|r| r.same_key(&recipient));
+    if let (Some(listed), Some(authenticated)) = (listed, authenticated) {
+        if listed == authenticated
+            && (recipient.comment.is_empty() || recipient.comment == authenticated.comment)
+        {
+            bail!(
+                "{} is already a recipient (fingerprint {})",
+                recipient.kind(),
+                recipient.fingerprint()
+            );
+        }
     }
     // Named here: an unauthenticated line of this key is accepted (as given now).
     list.retain(|r| !r.same_key(&recipient));

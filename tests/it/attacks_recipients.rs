@@ -275,3 +275,218 @@ fn list_users_escapes_control_characters_in_comments() {
         "{shown}"
     );
 }
+
+/// The refusal of a re-wrap when nothing authenticates recipients.txt:
+/// `why`, then every line of the work tree list as an addition.
+fn not_authenticated(why: &str, lines: &[(&str, &str)]) -> String {
+    let lines: String = lines
+        .iter()
+        .map(|(public, comment)| format!("  + {}  age          {comment}\n", fingerprint(public)))
+        .collect();
+    format!(
+        "git-secret: error: .git-secret/recipients.txt is not authenticated: {why}:\n{lines}\
+         Nothing was changed. Someone who can push edited the file: check each line with its owner.\n{ADVICE}\n"
+    )
+}
+
+/// `--accept-recipients` accepts a pushed change: the keys are wrapped for
+/// the injected line, and the list is authenticated again.
+#[test]
+fn accept_recipients_accepts_a_pushed_change() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, _mallory) = team(&sandbox);
+    let eve = person(&sandbox, "eve");
+    push_as_attacker(&sandbox, &origin, "eve-clone", |list| {
+        format!("{list}{} # Eve\n", eve.public)
+    });
+    alice.git(&["pull", "-q"]);
+    let before = alice.snapshot();
+    let out = alice.secret(&["rotate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(alice.snapshot(), before, "a refused rotate changes nothing");
+
+    alice.secret_ok(&["rotate", "--accept-recipients"]);
+    assert!(opens(&alice, &eve), "accepted: keys.age is wrapped for eve");
+    assert!(opens(&alice, &carol));
+    let out = alice.secret(&["list-users"]);
+    assert_success(&out, "list-users after accepting");
+    assert!(
+        stdout(&out).contains(&format!("{}  age          Eve\n", fingerprint(&eve.public))),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stderr(&out), "");
+}
+
+/// A list written by a git-secret from before the authenticated copy (no
+/// `#=` lines) is refused, changing nothing, until accepted with the flag.
+#[test]
+fn a_list_without_an_authenticated_copy_is_refused_until_accepted() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, mallory) = team(&sandbox);
+    push_as_attacker(&sandbox, &origin, "old-clone", |list| {
+        // What an older git-secret wrote: the lines, no copy, no comment about it.
+        list.lines()
+            .take_while(|l| !l.starts_with("# Below"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    alice.git(&["pull", "-q"]);
+    assert!(!String::from_utf8(alice.read(".git-secret/recipients.txt"))
+        .unwrap()
+        .contains("#="));
+    let dave = person(&sandbox, "dave");
+    let before = alice.snapshot();
+    let out = alice.secret(&["add-user", &dave.public]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        not_authenticated(
+            "it holds no authenticated copy (an older git-secret wrote it, or someone deleted the copy)",
+            &[(&carol.public, "Carol"), (&mallory.public, "Mallory")]
+        )
+    );
+    assert_eq!(
+        alice.snapshot(),
+        before,
+        "a refused add-user changes nothing"
+    );
+    assert!(!opens(&alice, &dave));
+
+    alice.secret_ok(&["add-user", &dave.public, "--accept-recipients"]);
+    assert!(opens(&alice, &dave) && opens(&alice, &carol) && opens(&alice, &mallory));
+    let users = alice.secret_ok(&["list-users"]);
+    assert_eq!(users.lines().count(), 3, "{users}");
+}
+
+/// Attack: the pushed change edits the authenticated copy too (a line for
+/// Eve in the copy), but cannot make its tag: refused as forged.
+#[test]
+fn a_forged_authenticated_copy_is_refused() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, mallory) = team(&sandbox);
+    let eve = person(&sandbox, "eve");
+    push_as_attacker(&sandbox, &origin, "eve-clone", |list| {
+        let list = format!("{list}{} # Eve\n", eve.public);
+        list.replace(
+            "#= version 1\n",
+            &format!("#= version 1\n#= recipient {} # Eve\n", eve.public),
+        )
+    });
+    alice.git(&["pull", "-q"]);
+    let dave = person(&sandbox, "dave");
+    let before = alice.snapshot();
+    for args in [&["add-user", &dave.public][..], &["rotate"]] {
+        let out = alice.secret(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            not_authenticated(
+                "the tag of its authenticated copy does not match that copy (forged or damaged)",
+                &[
+                    (&carol.public, "Carol"),
+                    (&mallory.public, "Mallory"),
+                    (&eve.public, "Eve")
+                ]
+            ),
+            "{args:?}"
+        );
+        assert_eq!(alice.snapshot(), before, "{args:?} changes nothing");
+    }
+    assert!(!opens(&alice, &eve));
+}
+
+/// Attack: Mallory, removed (the keys rotated), still holds generation 1 and
+/// authenticates a list naming herself and Eve with it. Alice holds
+/// generation 2: the tag is stale, refused.
+#[test]
+fn a_copy_authenticated_with_an_older_generation_is_refused_as_stale() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, mallory) = team(&sandbox);
+    let eve = person(&sandbox, "eve");
+    let theirs = sandbox.clone_repo(&origin, "mallory-clone");
+    let out = sandbox
+        .command(BIN, &theirs.dir)
+        .args(["unlock", "--no-ring"])
+        .env("GIT_SECRET_IDENTITY", &mallory.identity)
+        .output()
+        .unwrap();
+    assert_success(&out, "mallory unlocks");
+    alice.secret_ok(&["remove-user", &fingerprint(&mallory.public)]);
+    alice.git(&["commit", "-qm", "remove mallory"]);
+    alice.git(&["push", "-q", "origin", "main"]);
+    // With generation 1, her git-secret writes a list whose tag verifies under it.
+    theirs.secret_ok(&["add-user", &format!("{} # Eve", eve.public)]);
+    let sealed = String::from_utf8(theirs.read(".git-secret/recipients.txt")).unwrap();
+    assert!(sealed.contains("#= mac default 1 "), "{sealed}");
+    push_as_attacker(&sandbox, &origin, "mallory-push", |_| sealed.clone());
+    alice.git(&["pull", "-q"]);
+    let dave = person(&sandbox, "dave");
+    let before = alice.snapshot();
+    let out = alice.secret(&["add-user", &dave.public]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        not_authenticated(
+            "its copy was authenticated with generation 1 of key 'default', older than the newest you hold \
+             (2): it predates a rotation, and whoever was removed then holds that key",
+            &[
+                (&carol.public, "Carol"),
+                (&mallory.public, "Mallory"),
+                (&eve.public, "Eve")
+            ]
+        )
+    );
+    assert_eq!(
+        alice.snapshot(),
+        before,
+        "a refused add-user changes nothing"
+    );
+    assert!(!opens(&alice, &mallory) && !opens(&alice, &eve));
+}
+
+/// A change to a comment alone (the text list-users shows, which people
+/// check) is a difference like any other: shown as the old line removed and
+/// the new one added, refused. `add-user` with the new line accepts it, as
+/// the advice says.
+#[test]
+fn a_comment_only_change_is_refused_and_add_user_accepts_it() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, carol, _mallory) = team(&sandbox);
+    push_as_attacker(&sandbox, &origin, "eve-clone", |list| {
+        list.replacen(" # Carol\n", " # Carol (admin, trust this key)\n", 1)
+    });
+    alice.git(&["pull", "-q"]);
+    let carol_fp = fingerprint(&carol.public);
+    let dave = person(&sandbox, "dave");
+    let before = alice.snapshot();
+    let out = alice.secret(&["add-user", &dave.public]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: .git-secret/recipients.txt differs from the authenticated recipient list \
+             (the one add-user, remove-user and rotate last wrote with the key):\n\
+             \x20 - {carol_fp}  age          Carol\n\
+             \x20 + {carol_fp}  age          Carol (admin, trust this key)\n\
+             Nothing was changed. Someone who can push edited the file: check each line with its owner.\n{ADVICE}\n"
+        )
+    );
+    assert_eq!(
+        alice.snapshot(),
+        before,
+        "a refused add-user changes nothing"
+    );
+
+    alice.secret_ok(&[
+        "add-user",
+        &format!("{} # Carol (admin, trust this key)", carol.public),
+    ]);
+    let users = alice.secret_ok(&["list-users"]);
+    assert!(
+        users.contains(&format!(
+            "{carol_fp}  age          Carol (admin, trust this key)\n"
+        )),
+        "{users}"
+    );
+}

@@ -1,7 +1,7 @@
 //! Checks the Rust implementation against the test vectors in `tests/vectors/`,
 //! which `scripts/reference.py` (an independent Python implementation of
-//! FORMAT.md) generates. Only std and the crate itself: hex and SHA-256 are
-//! done by hand below.
+//! FORMAT.md) generates. Only std and the crate itself (and zeroize, to
+//! build keys): hex and SHA-256 are done by hand below.
 
 use git_secret::crypto::{KeyId, Subkeys};
 use git_secret::format::{
@@ -375,6 +375,164 @@ fn key_file_vectors() {
     assert!(
         valid >= 4 && invalid >= 20,
         "only {valid} valid and {invalid} invalid key file vectors checked"
+    );
+}
+
+/// The verdict vocabulary of recipients.txt's `copy` field for a refusal's reason.
+fn copy_verdict(why: &str) -> &'static str {
+    if why.contains("holds no authenticated copy") {
+        "none"
+    } else if why.contains("does not match that copy") {
+        "forged"
+    } else if why.contains("older than the newest") {
+        "stale"
+    } else if why.contains("names no key you hold") {
+        "unknown_key"
+    } else if why.contains("copy is damaged") {
+        "damaged"
+    } else {
+        panic!("unclassified reason {why:?}")
+    }
+}
+
+#[test]
+fn recipient_list_vectors() {
+    use git_secret::key::Key;
+    use git_secret::keyring::Keyring;
+    use git_secret::recipients::{self, Trust};
+    let dir = vectors_dir();
+    let records = read_records(&dir.join("recipients.txt"));
+    let scratch = std::env::temp_dir().join(format!(
+        "git-secret-recipient-vectors-{}",
+        std::process::id()
+    ));
+    let mut keys: HashMap<String, (String, u32, [u8; 32])> = HashMap::new();
+    let mut listed = BTreeSet::new();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for record in &records {
+        let name = &record.name;
+        match record.kind.as_str() {
+            "key" => {
+                let material: [u8; 32] = unhex(record.one("material"))
+                    .try_into()
+                    .expect("32-byte key");
+                assert_eq!(
+                    Subkeys::derive(&material).id().to_string(),
+                    record.one("id"),
+                    "{name}: key id"
+                );
+                let generation = record.one("generation").parse().expect("generation");
+                keys.insert(
+                    name.clone(),
+                    (record.one("name").to_owned(), generation, material),
+                );
+            }
+            "mac" => {
+                let subkeys = Subkeys::derive(&keys[record.one("key")].2);
+                let input = unhex(record.one("input"));
+                assert_eq!(
+                    hex(&subkeys.recipients_mac(&input)),
+                    record.one("tag"),
+                    "{name}: tag"
+                );
+                assert!(subkeys.verify_recipients_mac(&input, &unhex(record.one("tag"))));
+            }
+            "recipients" => {
+                listed.insert(name.clone());
+                let text = std::fs::read_to_string(dir.join("recipients").join(name))
+                    .expect("recipient list vector");
+                let top = scratch.join(name);
+                std::fs::create_dir_all(top.join(recipients::DIR)).unwrap();
+                std::fs::write(top.join(recipients::LIST), &text).unwrap();
+                let mut ring = Keyring::default();
+                for k in record.one("keys").split_whitespace().filter(|k| *k != "-") {
+                    let (key_name, generation, material) = &keys[k];
+                    let key = Key::from_material(
+                        key_name,
+                        *generation,
+                        zeroize::Zeroizing::new(*material),
+                    )
+                    .expect("valid key name");
+                    ring.insert(key);
+                }
+                let list = match recipients::read_list(&top) {
+                    Ok(list) => format!("ok {}", list.len()),
+                    Err(e) if format!("{e:#}").contains("lists recipient") => {
+                        "duplicate".to_owned()
+                    }
+                    Err(_) => "invalid".to_owned(),
+                };
+                assert_eq!(list, record.one("list"), "{name}: list");
+                let (copy, authenticated) =
+                    match recipients::authenticated(&top, &ring).expect("reads the file") {
+                        Trust::Verified(list) => ("verified", Some(list)),
+                        Trust::Unchecked => ("unchecked", None),
+                        Trust::Not(why) => (copy_verdict(&why), None),
+                    };
+                assert_eq!(copy, record.one("copy"), "{name}: copy");
+                if let Some(list) = &authenticated {
+                    let lines: Vec<String> = list.iter().map(|r| r.line()).collect();
+                    assert_eq!(lines, record.all("recipient"), "{name}: authenticated list");
+                    if record.get("sealed") == Some("yes") {
+                        // What add-user, remove-user and rotate write: two comment lines, the list, its copy.
+                        let header: String = text.split_inclusive('\n').take(2).collect();
+                        let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+                        assert_eq!(
+                            text,
+                            format!("{header}{body}{}", recipients::seal(list, &ring)),
+                            "{name}: not what an encoder writes"
+                        );
+                    }
+                } else {
+                    assert!(
+                        record.get("sealed").is_none(),
+                        "{name}: sealed but not verified"
+                    );
+                }
+                *counts.entry(format!("{list} {copy}")).or_default() += 1;
+            }
+            other => panic!("{name}: unknown record kind {other:?}"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    let on_disk: BTreeSet<String> = std::fs::read_dir(dir.join("recipients"))
+        .expect("recipients directory")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .into_string()
+                .expect("UTF-8 name")
+        })
+        .collect();
+    assert_eq!(
+        listed, on_disk,
+        "recipients.txt and recipients/ list different files"
+    );
+    // A vector file that silently lost records must not pass.
+    for verdict in [
+        "verified",
+        "unchecked",
+        "none",
+        "damaged",
+        "forged",
+        "stale",
+        "unknown_key",
+    ] {
+        assert!(
+            counts.keys().any(|k| k.ends_with(&format!(" {verdict}"))),
+            "no vector with copy = {verdict}: {counts:?}"
+        );
+    }
+    for list in ["duplicate", "invalid"] {
+        assert!(
+            counts.keys().any(|k| k.starts_with(&format!("{list} "))),
+            "no vector with list = {list}: {counts:?}"
+        );
+    }
+    assert!(
+        listed.len() >= 40,
+        "only {} recipient list vectors",
+        listed.len()
     );
 }
 
