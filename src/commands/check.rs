@@ -2,6 +2,7 @@
 //! `check --staged` (the pre-commit guard), `check --range` (push gate for
 //! pre-receive hooks and CI) and `audit` (all of history).
 
+use crate::attrcheck;
 use crate::attrs::{key_names, marked_in_listing, only_filtered, AttrSource};
 use crate::cli::{AuditArgs, CheckArgs};
 use crate::crypto::KeyId;
@@ -31,6 +32,14 @@ fn staged(session: &Session) -> Result<ExitCode> {
     let repo = session.repo()?;
     let listing = only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
     let marked = marked_in_listing(repo, &listing, &[AttrSource::WorkTree, AttrSource::Index])?;
+    let indexed = listed_paths(&listing);
+    let all: Vec<&GitPath> = indexed.iter().collect();
+    let known = known_names(repo);
+    let mut findings = attrcheck::inspect(repo, &all, &AttrSource::WorkTree, &known)?;
+    findings.extend(attrcheck::inspect(repo, &all, &AttrSource::Index, &known)?);
+    for near in &findings.near_misses {
+        session.reporter().warn(attrcheck::near_miss_warning(near));
+    }
     let mut leaks = Vec::new();
     for file in &marked {
         if let Some(oid) = file.index_oid {
@@ -102,7 +111,67 @@ fn staged(session: &Session) -> Result<ExitCode> {
             list_paths(&leaks)
         )));
     }
+    if !findings.conversions.is_empty() {
+        return Ok(session.reporter().fail(format_args!(
+            "these marked files have {}:{}\nNothing was committed. {}",
+            attrcheck::CONVERSION_WHAT,
+            list_settings(&findings.conversions),
+            attrcheck::CONVERSION_ADVICE
+        )));
+    }
+    let unmarked: Vec<&GitPath> = all
+        .iter()
+        .copied()
+        .filter(|p| !marked_paths.contains(p.as_bytes()))
+        .collect();
+    let mut backups = attrcheck::mergetool_backups(&unmarked, &|p| marked_paths.contains(p));
+    if !backups.is_empty() {
+        backups.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let shown: Vec<String> = backups
+            .iter()
+            .map(|(backup, file)| format!("{backup} (beside {file})"))
+            .collect();
+        return Ok(session.reporter().fail(format_args!(
+            "these staged files look like `git mergetool` backups of marked files, stored in plaintext:{}\n\
+             Nothing was committed. Delete them (`git rm --cached -- PATH`, then remove the file) and stop \
+             mergetool from leaving them: `git config mergetool.keepBackup false`",
+            list_paths(&shown)
+        )));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The paths of a `git ls-files -s -z` listing, each once.
+pub(crate) fn listed_paths(listing: &[u8]) -> Vec<GitPath> {
+    let mut paths: Vec<GitPath> = Vec::new();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        if let Some(tab) = record.iter().position(|&b| b == b'\t') {
+            let path = &record[tab + 1..];
+            if paths.last().is_none_or(|l| l.as_bytes() != path) {
+                paths.push(GitPath::from_bytes(path));
+            }
+        }
+    }
+    paths
+}
+
+/// Whether a key name has a key here or a configured driver.
+pub(crate) fn known_names(repo: &Repo) -> impl Fn(&str) -> bool + '_ {
+    let held: HashSet<String> = repo
+        .key_store()
+        .names()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    move |name: &str| {
+        held.contains(name)
+            || crate::drivers::is_configured(repo, &crate::drivers::driver_name(name))
+    }
+}
+
+/// Settings, one per line, every one shown (each names a line to fix).
+pub(crate) fn list_settings(settings: &[attrcheck::Setting]) -> String {
+    settings.iter().map(|s| format!("\n  {s}")).collect()
 }
 
 /// One plaintext (or damaged) blob found at a marked path in history.
@@ -370,11 +439,46 @@ fn range(session: &Session, range: &str) -> Result<ExitCode> {
         true,
         session.reporter(),
     )?);
+    let conversions = range_conversions(repo, &args)?;
+    if !conversions.is_empty() {
+        session.reporter().fail(format_args!(
+            "these commits give marked files {}:{}\n{}",
+            attrcheck::CONVERSION_WHAT,
+            list_settings(&conversions),
+            attrcheck::CONVERSION_ADVICE
+        ));
+        if leaks.is_empty() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     report(
         &leaks,
         "these commits store marked files in plaintext, or ciphertext that is damaged or under a key id this repository does not know",
         session.reporter(),
     )
+}
+
+/// Conversion attributes on marked paths in any commit of `rev_args`, each
+/// (path, value, line) once. Misspelt driver names are not reported here: a
+/// server holds no keys or drivers to tell a typo from a key name.
+fn range_conversions(repo: &Repo, rev_args: &[String]) -> Result<Vec<attrcheck::Setting>> {
+    let mut args = vec!["rev-list", "--reverse"];
+    args.extend(rev_args.iter().map(String::as_str));
+    args.push("--");
+    let commits =
+        String::from_utf8(repo.run_git(&args, None)?).context("unexpected rev-list output")?;
+    let mut found = attrcheck::Findings::default();
+    for commit in commits.lines() {
+        let entries = tree_blobs(repo, commit)?;
+        let paths: Vec<&GitPath> = entries.iter().map(|(p, _)| p).collect();
+        let mut findings =
+            attrcheck::inspect(repo, &paths, &AttrSource::Tree(commit.to_owned()), &|_| {
+                true
+            })?;
+        findings.near_misses.clear();
+        found.extend(findings);
+    }
+    Ok(found.conversions)
 }
 
 /// Walks every commit reachable from REV-RANGE (default: all refs).

@@ -52,6 +52,18 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     let marked = marked_files(repo)?;
+    let listing = crate::attrs::only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
+    let indexed = super::check::listed_paths(&listing);
+    let all: Vec<&GitPath> = indexed.iter().filter(|p| selected(p)).collect();
+    let findings = crate::attrcheck::inspect(
+        repo,
+        &all,
+        &AttrSource::WorkTree,
+        &super::check::known_names(repo),
+    )?;
+    for near in &findings.near_misses {
+        reporter.warn(crate::attrcheck::near_miss_warning(near));
+    }
     // Files stored encrypted in HEAD that are staged in plaintext although
     // no longer marked (an un-marking line in .gitattributes).
     let marked_paths: BTreeSet<&[u8]> = marked.iter().map(|m| m.path.as_bytes()).collect();
@@ -163,6 +175,17 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     if fix && !fixable.is_empty() {
         fix_leaks(repo, &fixable, reporter)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if !findings.conversions.is_empty() {
+        reporter.fail(format_args!(
+            "these marked files have {}:{}\n{}",
+            crate::attrcheck::CONVERSION_WHAT,
+            super::check::list_settings(&findings.conversions),
+            crate::attrcheck::CONVERSION_ADVICE
+        ));
+        if leaks == 0 {
+            return Ok(ExitCode::FAILURE);
+        }
     }
     if leaks > 0 {
         return Ok(reporter.fail(format_args!(
