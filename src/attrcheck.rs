@@ -34,7 +34,7 @@ pub struct Setting {
 }
 
 impl Setting {
-    fn origin(&self) -> String {
+    pub fn origin(&self) -> String {
         match &self.line {
             Some(line) => format!("set by {line}"),
             None => "set by a macro or core.attributesFile".to_owned(),
@@ -56,6 +56,9 @@ pub struct Findings {
     pub conversions: Vec<Setting>,
     /// `filter` values that look like a misspelt driver of ours.
     pub near_misses: Vec<Setting>,
+    /// Paths whose `filter` is set, unset or another driver, not ours: where
+    /// such a path is stored encrypted, a line overrides its marking.
+    pub foreign: Vec<Setting>,
 }
 
 impl Findings {
@@ -70,6 +73,16 @@ impl Findings {
                 self.near_misses.push(s);
             }
         }
+        for s in other.foreign {
+            if !self.foreign.iter().any(|f| f.path == s.path) {
+                self.foreign.push(s);
+            }
+        }
+    }
+
+    /// The foreign filter setting of `path`, if any.
+    pub fn foreign_of(&self, path: &GitPath) -> Option<&Setting> {
+        self.foreign.iter().find(|s| &s.path == path)
     }
 }
 
@@ -159,10 +172,17 @@ pub fn inspect(
                 let s = setting(attr, shown(attr, &v));
                 findings.conversions.push(s);
             }
-        } else if is_near_miss(&filter) {
-            findings
-                .near_misses
-                .push(setting("filter", format!("filter={filter}")));
+        } else if filter != "unspecified" {
+            let shown = match filter.as_str() {
+                "unset" => "-filter".to_owned(),
+                "set" => "filter".to_owned(),
+                v => format!("filter={v}"),
+            };
+            let s = setting("filter", shown);
+            if is_near_miss(&filter) {
+                findings.near_misses.push(s.clone());
+            }
+            findings.foreign.push(s);
         }
     }
     Ok(findings)

@@ -88,12 +88,26 @@ fn staged(session: &Session) -> Result<ExitCode> {
         }
     }
     if !unmarked.is_empty() {
+        let shown: Vec<String> = unmarked
+            .iter()
+            .map(|p| match findings.foreign_of(p) {
+                Some(setting) => setting.to_string(),
+                None => p.to_string(),
+            })
+            .collect();
         return Ok(session.reporter().fail(format_args!(
             "these files were stored encrypted in HEAD and are now staged in plaintext \
              (their .gitattributes line no longer marks them?):{}\nNothing was committed. Restore the marking \
              in .gitattributes and `git add --renormalize -- PATH`; to stop encrypting a file on purpose, \
              `git rm --cached -- PATH` and commit that first",
-            list_paths(&unmarked)
+            list_paths(&shown)
+        )));
+    }
+    let overridden = overridden(repo, &listing, &findings)?;
+    if !overridden.is_empty() {
+        return Ok(session.reporter().fail(format_args!(
+            "{OVERRIDDEN}:{}\nNothing was committed. {OVERRIDDEN_ADVICE}",
+            list_settings(&overridden)
         )));
     }
     if !damaged.is_empty() {
@@ -139,6 +153,50 @@ fn staged(session: &Session) -> Result<ExitCode> {
         )));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a path in [`overridden`] is reported.
+pub(crate) const OVERRIDDEN: &str = "these files are stored encrypted, but a .gitattributes line now \
+    gives them another filter (or none), so their next `git add` stores plaintext or hands it to that filter";
+/// What to do about it.
+pub(crate) const OVERRIDDEN_ADVICE: &str =
+    "Remove or fix that line (a later line overrides an earlier \
+    one); to stop encrypting a file on purpose, `git rm --cached -- PATH` and commit that first";
+
+/// Index entries (stage 0) stored encrypted (by us or git-crypt) whose
+/// `filter` is set to something not ours, with the line that sets it. Only
+/// paths whose filter is explicitly set, unset or foreign are read, so a
+/// repository's ordinary files cost nothing.
+pub(crate) fn overridden(
+    repo: &Repo,
+    listing: &[u8],
+    findings: &attrcheck::Findings,
+) -> Result<Vec<attrcheck::Setting>> {
+    let mut found = Vec::new();
+    if findings.foreign.is_empty() {
+        return Ok(found);
+    }
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let path = GitPath::from_bytes(&record[tab + 1..]);
+        let Some(setting) = findings.foreign_of(&path) else {
+            continue;
+        };
+        let meta = String::from_utf8_lossy(&record[..tab]);
+        let fields: Vec<&str> = meta.split(' ').collect();
+        if fields.get(2) != Some(&"0") {
+            continue;
+        }
+        let Some(oid) = fields.get(1).and_then(|o| Oid::from_hex(o).ok()) else {
+            continue;
+        };
+        if matches!(repo.stored(oid)?, Stored::Encrypted(_) | Stored::GitCrypt) {
+            found.push(setting.clone());
+        }
+    }
+    Ok(found)
 }
 
 /// The paths of a `git ls-files -s -z` listing, each once.

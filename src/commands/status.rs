@@ -87,13 +87,28 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             {
                 leaks += 1;
                 shown += 1;
+                let by = findings
+                    .foreign_of(&change.path)
+                    .map(|s| format!(": {}, {}", s.value, s.origin()))
+                    .unwrap_or_default();
                 let line = format!(
-                    "NOT ENCRYPTED  {}  (encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it)",
+                    "NOT ENCRYPTED  {}  (encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it{by})",
                     change.path
                 );
                 lines.push((change.path, line));
             }
         }
+    }
+    let overridden = super::check::overridden(repo, &listing, &findings)?;
+    for setting in &overridden {
+        shown += 1;
+        let line = format!(
+            "NOT MARKED     {}  (stored encrypted, but {}, {}: its next `git add` stores plaintext)",
+            setting.path,
+            setting.value,
+            setting.origin()
+        );
+        lines.push((setting.path.clone(), line));
     }
     for file in marked {
         if !selected(&file.path) {
@@ -183,9 +198,17 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             super::check::list_settings(&findings.conversions),
             crate::attrcheck::CONVERSION_ADVICE
         ));
-        if leaks == 0 {
-            return Ok(ExitCode::FAILURE);
-        }
+    }
+    if !overridden.is_empty() {
+        reporter.fail(format_args!(
+            "{}:{}\n{}",
+            super::check::OVERRIDDEN,
+            super::check::list_settings(&overridden),
+            super::check::OVERRIDDEN_ADVICE
+        ));
+    }
+    if leaks == 0 && !(findings.conversions.is_empty() && overridden.is_empty()) {
+        return Ok(ExitCode::FAILURE);
     }
     if leaks > 0 {
         return Ok(reporter.fail(format_args!(

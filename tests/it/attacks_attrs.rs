@@ -148,3 +148,59 @@ fn mergetool_backups_of_a_marked_file_are_refused() {
          mergetool from leaving them: `git config mergetool.keepBackup false`\n"
     );
 }
+
+/// A later `filter=` line (here `filter=lfs`) overrides the marking of a
+/// file stored encrypted: its next `git add` stores plaintext.
+#[test]
+fn a_later_filter_line_that_overrides_the_marking_is_flagged() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.repo_with_secrets("r", &[("secrets/a.env", b"A=1\n")]);
+    let mut attrs = repo.read(".gitattributes");
+    attrs.extend_from_slice(b"*.env filter=lfs diff=lfs merge=lfs -text\n");
+    repo.write(".gitattributes", &attrs);
+    repo.git(&["add", ".gitattributes"]);
+    let line = "  secrets/a.env: filter=lfs, set by .gitattributes:4 (*.env filter=lfs diff=lfs merge=lfs -text)\n";
+    let before = repo.snapshot();
+    let out = repo.git_output(&["commit", "-qm", "lfs"]);
+    assert!(!out.status.success(), "the hook must refuse");
+    assert_eq!(repo.snapshot(), before, "nothing committed");
+    let out = repo.secret(&["check", "--staged"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: these files are stored encrypted, but a .gitattributes line now gives them \
+             another filter (or none), so their next `git add` stores plaintext or hands it to that filter:\n\
+             {line}Nothing was committed. Remove or fix that line (a later line overrides an earlier one); \
+             to stop encrypting a file on purpose, `git rm --cached -- PATH` and commit that first\n"
+        )
+    );
+    let out = repo.secret(&["status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "NOT MARKED     secrets/a.env  (stored encrypted, but filter=lfs, set by .gitattributes:4"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // Once re-staged, the plaintext is refused naming the line.
+    repo.write("secrets/a.env", "A=2\n");
+    repo.git(&["add", "secrets/a.env"]);
+    let out = repo.secret(&["check", "--staged"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "staged in plaintext (their .gitattributes line no longer marks them?):\n{line}"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = repo.secret(&["status"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("no longer marks it: filter=lfs, set by .gitattributes:4"),
+        "{}",
+        stdout(&out)
+    );
+}
