@@ -213,7 +213,9 @@ pub(crate) fn listed_paths(listing: &[u8]) -> Vec<GitPath> {
     paths
 }
 
-/// Whether a key name has a key here or a configured driver.
+/// Whether a key name has a key here or a configured driver. The default
+/// name always counts, and so does every name in a clone that has no key and
+/// no driver at all (a fresh clone cannot tell a typo from a key name).
 pub(crate) fn known_names(repo: &Repo) -> impl Fn(&str) -> bool + '_ {
     let held: HashSet<String> = repo
         .key_store()
@@ -221,8 +223,13 @@ pub(crate) fn known_names(repo: &Repo) -> impl Fn(&str) -> bool + '_ {
         .unwrap_or_default()
         .into_iter()
         .collect();
+    let blind = held.is_empty()
+        && crate::drivers::configured_locally(repo).is_empty()
+        && !crate::drivers::is_configured(repo, crate::drivers::DRIVER);
     move |name: &str| {
-        held.contains(name)
+        blind
+            || name == crate::key::DEFAULT_NAME
+            || held.contains(name)
             || crate::drivers::is_configured(repo, &crate::drivers::driver_name(name))
     }
 }

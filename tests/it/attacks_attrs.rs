@@ -100,8 +100,20 @@ fn a_misspelt_driver_name_is_warned_about() {
         "{}",
         stderr(&out)
     );
+    // A fresh clone (no key, no driver) cannot tell a typo from a key name
+    // it was never given: no warning for the names it lacks.
+    repo.git(&["commit", "-q", "--no-verify", "-m", "config"]);
+    let fresh = sandbox.clone_repo(&repo, "fresh");
+    let out = fresh.secret(&["status"]);
+    assert!(!stderr(&out).contains("ops/token.txt"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("secrets/a.env"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("filter=git-secrets"),
+        "{}",
+        stderr(&out)
+    );
     // Where the previous blob was encrypted, the typo fails check.
-    repo.git(&["reset", "-q", "--hard"]);
+    repo.git(&["reset", "-q", "--hard", "HEAD~1"]);
     let mut attrs = repo.read(".gitattributes");
     attrs.extend_from_slice(b"secrets/a.env filter=gitsecret\n");
     repo.write(".gitattributes", &attrs);
