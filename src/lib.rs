@@ -8,6 +8,7 @@
 //! the filters git runs (`filter`); and the commands (`session`, `commands`).
 #![forbid(unsafe_code)]
 
+pub mod attrcheck;
 pub mod attrs;
 pub mod checkout;
 pub mod cli;

@@ -2,6 +2,7 @@
 //! `check --staged` (the pre-commit guard), `check --range` (push gate for
 //! pre-receive hooks and CI) and `audit` (all of history).
 
+use crate::attrcheck;
 use crate::attrs::{key_names, marked_in_listing, only_filtered, AttrSource};
 use crate::cli::{AuditArgs, CheckArgs};
 use crate::crypto::KeyId;
@@ -31,6 +32,14 @@ fn staged(session: &Session) -> Result<ExitCode> {
     let repo = session.repo()?;
     let listing = only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
     let marked = marked_in_listing(repo, &listing, &[AttrSource::WorkTree, AttrSource::Index])?;
+    let indexed = listed_paths(&listing);
+    let all: Vec<&GitPath> = indexed.iter().collect();
+    let known = known_names(repo);
+    let mut findings = attrcheck::inspect(repo, &all, &AttrSource::WorkTree, &known)?;
+    findings.extend(attrcheck::inspect(repo, &all, &AttrSource::Index, &known)?);
+    for near in &findings.near_misses {
+        session.reporter().warn(attrcheck::near_miss_warning(near));
+    }
     let mut leaks = Vec::new();
     for file in &marked {
         if let Some(oid) = file.index_oid {
@@ -79,12 +88,26 @@ fn staged(session: &Session) -> Result<ExitCode> {
         }
     }
     if !unmarked.is_empty() {
+        let shown: Vec<String> = unmarked
+            .iter()
+            .map(|p| match findings.foreign_of(p) {
+                Some(setting) => setting.to_string(),
+                None => p.to_string(),
+            })
+            .collect();
         return Ok(session.reporter().fail(format_args!(
             "these files were stored encrypted in HEAD and are now staged in plaintext \
              (their .gitattributes line no longer marks them?):{}\nNothing was committed. Restore the marking \
              in .gitattributes and `git add --renormalize -- PATH`; to stop encrypting a file on purpose, \
              `git rm --cached -- PATH` and commit that first",
-            list_paths(&unmarked)
+            list_paths(&shown)
+        )));
+    }
+    let overridden = overridden(repo, &listing, &findings)?;
+    if !overridden.is_empty() {
+        return Ok(session.reporter().fail(format_args!(
+            "{OVERRIDDEN}:{}\nNothing was committed. {OVERRIDDEN_ADVICE}",
+            list_settings(&overridden)
         )));
     }
     if !damaged.is_empty() {
@@ -102,7 +125,118 @@ fn staged(session: &Session) -> Result<ExitCode> {
             list_paths(&leaks)
         )));
     }
+    if !findings.conversions.is_empty() {
+        return Ok(session.reporter().fail(format_args!(
+            "these marked files have {}:{}\nNothing was committed. {}",
+            attrcheck::CONVERSION_WHAT,
+            list_settings(&findings.conversions),
+            attrcheck::CONVERSION_ADVICE
+        )));
+    }
+    let unmarked: Vec<&GitPath> = all
+        .iter()
+        .copied()
+        .filter(|p| !marked_paths.contains(p.as_bytes()))
+        .collect();
+    let mut backups = attrcheck::mergetool_backups(&unmarked, &|p| marked_paths.contains(p));
+    if !backups.is_empty() {
+        backups.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let shown: Vec<String> = backups
+            .iter()
+            .map(|(backup, file)| format!("{backup} (beside {file})"))
+            .collect();
+        return Ok(session.reporter().fail(format_args!(
+            "these staged files look like `git mergetool` backups of marked files, stored in plaintext:{}\n\
+             Nothing was committed. Delete them (`git rm --cached -- PATH`, then remove the file) and stop \
+             mergetool from leaving them: `git config mergetool.keepBackup false`",
+            list_paths(&shown)
+        )));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why a path in [`overridden`] is reported.
+pub(crate) const OVERRIDDEN: &str = "these files are stored encrypted, but a .gitattributes line now \
+    gives them another filter (or none), so their next `git add` stores plaintext or hands it to that filter";
+/// What to do about it.
+pub(crate) const OVERRIDDEN_ADVICE: &str =
+    "Remove or fix that line (a later line overrides an earlier \
+    one); to stop encrypting a file on purpose, `git rm --cached -- PATH` and commit that first";
+
+/// Index entries (stage 0) stored encrypted (by us or git-crypt) whose
+/// `filter` is set to something not ours, with the line that sets it. Only
+/// paths whose filter is explicitly set, unset or foreign are read, so a
+/// repository's ordinary files cost nothing.
+pub(crate) fn overridden(
+    repo: &Repo,
+    listing: &[u8],
+    findings: &attrcheck::Findings,
+) -> Result<Vec<attrcheck::Setting>> {
+    let mut found = Vec::new();
+    if findings.foreign.is_empty() {
+        return Ok(found);
+    }
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let path = GitPath::from_bytes(&record[tab + 1..]);
+        let Some(setting) = findings.foreign_of(&path) else {
+            continue;
+        };
+        let meta = String::from_utf8_lossy(&record[..tab]);
+        let fields: Vec<&str> = meta.split(' ').collect();
+        if fields.get(2) != Some(&"0") {
+            continue;
+        }
+        let Some(oid) = fields.get(1).and_then(|o| Oid::from_hex(o).ok()) else {
+            continue;
+        };
+        if matches!(repo.stored(oid)?, Stored::Encrypted(_) | Stored::GitCrypt) {
+            found.push(setting.clone());
+        }
+    }
+    Ok(found)
+}
+
+/// The paths of a `git ls-files -s -z` listing, each once.
+pub(crate) fn listed_paths(listing: &[u8]) -> Vec<GitPath> {
+    let mut paths: Vec<GitPath> = Vec::new();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        if let Some(tab) = record.iter().position(|&b| b == b'\t') {
+            let path = &record[tab + 1..];
+            if paths.last().is_none_or(|l| l.as_bytes() != path) {
+                paths.push(GitPath::from_bytes(path));
+            }
+        }
+    }
+    paths
+}
+
+/// Whether a key name has a key here or a configured driver. The default
+/// name always counts, and so does every name in a clone that has no key and
+/// no driver at all (a fresh clone cannot tell a typo from a key name).
+pub(crate) fn known_names(repo: &Repo) -> impl Fn(&str) -> bool + '_ {
+    let held: HashSet<String> = repo
+        .key_store()
+        .names()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let blind = held.is_empty()
+        && crate::drivers::configured_locally(repo).is_empty()
+        && !crate::drivers::is_configured(repo, crate::drivers::DRIVER);
+    move |name: &str| {
+        blind
+            || name == crate::key::DEFAULT_NAME
+            || held.contains(name)
+            || crate::drivers::is_configured(repo, &crate::drivers::driver_name(name))
+    }
+}
+
+/// Settings, one per line, every one shown (each names a line to fix).
+pub(crate) fn list_settings(settings: &[attrcheck::Setting]) -> String {
+    settings.iter().map(|s| format!("\n  {s}")).collect()
 }
 
 /// One plaintext (or damaged) blob found at a marked path in history.
@@ -439,11 +573,46 @@ fn range(session: &Session, range: &str) -> Result<ExitCode> {
         true,
         session.reporter(),
     )?);
+    let conversions = range_conversions(repo, &args)?;
+    if !conversions.is_empty() {
+        session.reporter().fail(format_args!(
+            "these commits give marked files {}:{}\n{}",
+            attrcheck::CONVERSION_WHAT,
+            list_settings(&conversions),
+            attrcheck::CONVERSION_ADVICE
+        ));
+        if leaks.is_empty() {
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     report(
         &leaks,
         "these commits store marked files in plaintext, or ciphertext that is damaged or under a key id this repository does not know",
         session.reporter(),
     )
+}
+
+/// Conversion attributes on marked paths in any commit of `rev_args`, each
+/// (path, value, line) once. Misspelt driver names are not reported here: a
+/// server holds no keys or drivers to tell a typo from a key name.
+fn range_conversions(repo: &Repo, rev_args: &[String]) -> Result<Vec<attrcheck::Setting>> {
+    let mut args = vec!["rev-list", "--reverse"];
+    args.extend(rev_args.iter().map(String::as_str));
+    args.push("--");
+    let commits =
+        String::from_utf8(repo.run_git(&args, None)?).context("unexpected rev-list output")?;
+    let mut found = attrcheck::Findings::default();
+    for commit in commits.lines() {
+        let entries = tree_blobs(repo, commit)?;
+        let paths: Vec<&GitPath> = entries.iter().map(|(p, _)| p).collect();
+        let mut findings =
+            attrcheck::inspect(repo, &paths, &AttrSource::Tree(commit.to_owned()), &|_| {
+                true
+            })?;
+        findings.near_misses.clear();
+        found.extend(findings);
+    }
+    Ok(found.conversions)
 }
 
 /// Walks every commit reachable from REV-RANGE (default: all refs).

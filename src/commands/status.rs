@@ -53,6 +53,18 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     let marked = marked_files(repo)?;
+    let listing = crate::attrs::only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
+    let indexed = super::check::listed_paths(&listing);
+    let all: Vec<&GitPath> = indexed.iter().filter(|p| selected(p)).collect();
+    let findings = crate::attrcheck::inspect(
+        repo,
+        &all,
+        &AttrSource::WorkTree,
+        &super::check::known_names(repo),
+    )?;
+    for near in &findings.near_misses {
+        reporter.warn(crate::attrcheck::near_miss_warning(near));
+    }
     // Files stored encrypted in HEAD that are staged in plaintext although
     // no longer marked (an un-marking line in .gitattributes).
     let marked_paths: BTreeSet<&[u8]> = marked.iter().map(|m| m.path.as_bytes()).collect();
@@ -76,13 +88,28 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             {
                 leaks += 1;
                 shown += 1;
+                let by = findings
+                    .foreign_of(&change.path)
+                    .map(|s| format!(": {}, {}", s.value, s.origin()))
+                    .unwrap_or_default();
                 let line = format!(
-                    "NOT ENCRYPTED  {}  (encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it)",
+                    "NOT ENCRYPTED  {}  (encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it{by})",
                     change.path
                 );
                 lines.push((change.path, line));
             }
         }
+    }
+    let overridden = super::check::overridden(repo, &listing, &findings)?;
+    for setting in &overridden {
+        shown += 1;
+        let line = format!(
+            "NOT MARKED     {}  (stored encrypted, but {}, {}: its next `git add` stores plaintext)",
+            setting.path,
+            setting.value,
+            setting.origin()
+        );
+        lines.push((setting.path.clone(), line));
     }
     for file in marked {
         if !selected(&file.path) {
@@ -181,6 +208,25 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     if fix && !fixable.is_empty() {
         fix_leaks(repo, &fixable, reporter)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if !findings.conversions.is_empty() {
+        reporter.fail(format_args!(
+            "these marked files have {}:{}\n{}",
+            crate::attrcheck::CONVERSION_WHAT,
+            super::check::list_settings(&findings.conversions),
+            crate::attrcheck::CONVERSION_ADVICE
+        ));
+    }
+    if !overridden.is_empty() {
+        reporter.fail(format_args!(
+            "{}:{}\n{}",
+            super::check::OVERRIDDEN,
+            super::check::list_settings(&overridden),
+            super::check::OVERRIDDEN_ADVICE
+        ));
+    }
+    if leaks == 0 && !(findings.conversions.is_empty() && overridden.is_empty()) {
+        return Ok(ExitCode::FAILURE);
     }
     if leaks > 0 {
         return Ok(reporter.fail(format_args!(

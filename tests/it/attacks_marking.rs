@@ -189,7 +189,8 @@ fn unmarking_an_encrypted_path_is_flagged_everywhere() {
     assert_eq!(
         stderr(&out),
         "git-secret: error: these files were stored encrypted in HEAD and are now staged in plaintext \
-         (their .gitattributes line no longer marks them?):\n  secrets/a.env\n\
+         (their .gitattributes line no longer marks them?):\n  \
+         secrets/a.env: -filter, set by .gitattributes:4 (secrets/a.env -filter -diff -merge)\n\
          Nothing was committed. Restore the marking in .gitattributes and `git add --renormalize -- PATH`; \
          to stop encrypting a file on purpose, `git rm --cached -- PATH` and commit that first\n"
     );

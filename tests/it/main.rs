@@ -1,5 +1,6 @@
 //! One integration test binary: real git, temporary repositories, our binary.
 
+mod attacks_attrs;
 mod attacks_keys;
 mod attacks_marking;
 mod attacks_recipients;
