@@ -206,6 +206,7 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     if fix && !fixable.is_empty() {
+        refuse_others_plaintext(repo, &fixable, reporter)?;
         fix_leaks(repo, &fixable, reporter)?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -283,6 +284,56 @@ fn normalize(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// Deterministic encryption lets whoever wrote a plaintext blob learn whether
+/// it equals a stored secret once a key holder re-stages it encrypted (a
+/// guess confirmed; SECURITY.md). So plaintext committed by someone else
+/// (the last commit that changed the file has another author e-mail) is
+/// re-staged only when the user says yes on a terminal; otherwise nothing is
+/// changed and the files are named.
+fn refuse_others_plaintext(repo: &Repo, paths: &[GitPath], reporter: &Reporter) -> Result<()> {
+    let me = repo.config_string("user.email").unwrap_or_default();
+    let mut others = Vec::new();
+    for path in paths {
+        let committed = repo.index_blob(path).is_some()
+            && repo.head_oid(path).map(|oid| repo.read_blob(oid).ok())
+                == Some(repo.index_blob(path));
+        if !committed {
+            continue; // staged here, not committed yet: the user's own
+        }
+        let args = [
+            OsStr::new("log"),
+            OsStr::new("-1"),
+            OsStr::new("--format=%ae"),
+            OsStr::new("--"),
+            path.as_os_str(),
+        ];
+        let author = String::from_utf8_lossy(&repo.run_git_os(&args, None)?)
+            .trim()
+            .to_owned();
+        if !author.is_empty() && author != me {
+            others.push(format!("{path} (by {author})"));
+        }
+    }
+    if others.is_empty() {
+        return Ok(());
+    }
+    let question = format!(
+        "These were committed in plaintext by someone else:{}
+Encrypt them under your key anyway? [y/N] ",
+        list_paths(&others)
+    );
+    if reporter.confirm(question) == Some(true) {
+        return Ok(());
+    }
+    bail!(
+        "not re-staged: these were committed in plaintext by someone else:{}
+\
+         Encrypting someone else's plaintext under your key shows them whether it matches a stored secret \
+         (a guess confirmed). Review each file; to encrypt it anyway: `git add --renormalize -- PATH`",
+        list_paths(&others)
+    )
 }
 
 /// Re-stages leaked files through the (unlocked) clean filter so the index

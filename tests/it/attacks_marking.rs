@@ -294,3 +294,47 @@ fn audit_finds_a_secret_committed_before_it_was_marked() {
     assert_refused(&out, "rotat");
     assert!(stdout(&out).contains("config/prod.env"), "{}", stdout(&out));
 }
+
+/// Deterministic encryption lets a writer confirm a guess: Mallory (no key)
+/// commits her guess of Alice's secret in plaintext at the marked path, and
+/// waits for Alice's `status --fix` to re-stage it encrypted: if the new blob
+/// equals the stored one, the guess was right. `--fix` must not re-stage
+/// plaintext someone else committed without asking (no terminal: refused).
+#[test]
+fn status_fix_does_not_restage_someone_elses_plaintext_without_asking() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
+    repo.stage_raw("secrets/guess.env", b"A=1\n");
+    let out = repo
+        .sandbox
+        .command("git", &repo.dir)
+        .args([
+            "-c",
+            "user.name=Mallory",
+            "-c",
+            "user.email=mallory@example.com",
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            "a guess",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&out, "mallory's commit");
+    repo.git(&["checkout", "-q", "--", "secrets/guess.env"]);
+    let before = repo.snapshot();
+    let out = repo.secret(&["status", "--fix"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: not re-staged: these were committed in plaintext by someone else:\n  \
+         secrets/guess.env (by mallory@example.com)\n\
+         Encrypting someone else's plaintext under your key shows them whether it matches a stored secret \
+         (a guess confirmed). Review each file; to encrypt it anyway: `git add --renormalize -- PATH`\n"
+    );
+    assert!(
+        before == repo.snapshot(),
+        "a refused --fix changed something"
+    );
+}
