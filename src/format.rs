@@ -148,6 +148,24 @@ impl Stored {
     }
 }
 
+/// Whether a blob of `len` bytes can be one an encoder wrote, judged by its
+/// length alone (no key): after the header, chunks of `CHUNK_LEN + TAG_LEN`
+/// bytes and a last chunk carrying at least one plaintext byte, or a single
+/// tag-only chunk (the empty file). A keyless push gate uses it; where the key
+/// is held, authentication decides.
+pub fn framing_is_valid(len: usize) -> bool {
+    let Some(body) = len.checked_sub(HEADER_LEN) else {
+        return false;
+    };
+    let full = CHUNK_LEN + TAG_LEN;
+    let (chunks, last) = (body / full, body % full);
+    match last {
+        0 => chunks >= 1,
+        n if n == TAG_LEN => chunks == 0,
+        n => n > TAG_LEN,
+    }
+}
+
 /// Whether `data` starts with git-secret's magic (whatever follows).
 pub fn has_magic(data: &[u8]) -> bool {
     data.starts_with(MAGIC)
@@ -405,6 +423,34 @@ pub fn decrypt_bytes<'k>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn framing_accepts_every_encoded_length_and_rejects_the_others() {
+        let keys = keys();
+        for len in [
+            0,
+            1,
+            5,
+            CHUNK_LEN - 1,
+            CHUNK_LEN,
+            CHUNK_LEN + 1,
+            2 * CHUNK_LEN + 3,
+        ] {
+            let blob = encrypt_bytes(&keys, &vec![7u8; len]);
+            assert!(framing_is_valid(blob.len()), "{len}");
+        }
+        let full = CHUNK_LEN + TAG_LEN;
+        for bad in [
+            0,
+            HEADER_LEN - 1,
+            HEADER_LEN,
+            HEADER_LEN + TAG_LEN - 1,
+            HEADER_LEN + full + TAG_LEN, // an empty chunk after a full one
+            HEADER_LEN + full + 5,
+        ] {
+            assert!(!framing_is_valid(bad), "{bad}");
+        }
+    }
 
     fn keys() -> Subkeys {
         Subkeys::derive(&[42; 32])

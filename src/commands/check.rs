@@ -325,6 +325,12 @@ fn blob_problem(
     if data.len() < HEADER_LEN + crate::crypto::TAG_LEN {
         return Ok(Some("damaged: the encrypted file is truncated".to_owned()));
     }
+    if !format::framing_is_valid(data.len()) {
+        return Ok(Some(format!(
+            "damaged: the chunk framing is wrong ({} bytes is no length an encoder writes)",
+            data.len()
+        )));
+    }
     if keyring.holds(&header.key_id) {
         let find = |id: &KeyId| keyring.find(id).map(|k| k.subkeys());
         if let Err(e) = format::decrypt(

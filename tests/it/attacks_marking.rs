@@ -338,3 +338,33 @@ fn status_fix_does_not_restage_someone_elses_plaintext_without_asking() {
         "a refused --fix changed something"
     );
 }
+
+/// A keyless push gate checks the chunk framing: a pushed blob cut so that
+/// its last chunk is shorter than a tag cannot be anything an encoder wrote,
+/// even under a key id the server knows from earlier blobs.
+#[test]
+fn a_keyless_gate_refuses_ciphertext_with_broken_chunk_framing() {
+    let sandbox = Sandbox::new();
+    let (origin, alice, key, _) = team(&sandbox);
+    let big: Vec<u8> = (0..70_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    alice.write("secrets/big.env", &big);
+    alice.git(&["add", "secrets/big.env"]);
+    alice.git(&["commit", "-qm", "big"]);
+    alice.git(&["push", "-q", "origin", "main"]);
+    let mallory = locked_clone(sandbox.clone_repo(&origin, "mallory"), &key);
+    let old = head(&mallory);
+    let mut cut = mallory.stored("HEAD:secrets/big.env");
+    // 59-byte header, one full chunk (65536 + 16), then the last chunk: keep 5 bytes of it.
+    cut.truncate(59 + 65_552 + 5);
+    mallory.stage_raw("secrets/big.env", &cut);
+    mallory.git(&["commit", "-q", "--no-verify", "-m", "cut"]);
+    let new = head(&mallory);
+    mallory.git(&["push", "-q", "origin", "main"]);
+    let out = origin.secret(&["check", "--range", &format!("{old}..{new}")]);
+    assert_refused(&out, "damaged or under a key id");
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("secrets/big.env") && listed.contains("chunk framing"),
+        "{listed}"
+    );
+}
