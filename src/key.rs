@@ -468,7 +468,13 @@ pub fn format_key_file(keys: &[&Key]) -> Zeroizing<String> {
 /// has the same fields; `generation` is git-crypt's key version + 1 and `key`
 /// is the AES key followed by the HMAC key (96 bytes, 128 base64 characters).
 pub fn format_key_file_all(keys: &[&Key], git_crypt: &[&GitCryptKey]) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::from(FILE_COMMENT));
+    // Sized up front: a growing String would leave unwiped copies of the key
+    // material behind in the memory it moved out of. A block is under 512
+    // bytes (the longest name is 32 bytes, git-crypt material 128 characters).
+    const BLOCK: usize = 512;
+    let capacity = FILE_COMMENT.len() + (keys.len() + git_crypt.len()) * BLOCK;
+    let mut out = Zeroizing::new(String::with_capacity(capacity));
+    out.push_str(FILE_COMMENT);
     for key in keys {
         key.write_block(&mut out);
     }
@@ -488,6 +494,7 @@ pub fn format_key_file_all(keys: &[&Key], git_crypt: &[&GitCryptKey]) -> Zeroizi
         out.push_str(GIT_CRYPT_END);
         out.push('\n');
     }
+    debug_assert_eq!(out.capacity(), capacity, "the key file outgrew its buffer");
     out
 }
 
