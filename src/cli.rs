@@ -64,6 +64,8 @@ pub enum Command {
     Rotate(RotateArgs),
     /// List marked files and whether each is stored encrypted; exit 1 on a plaintext leak
     Status(StatusArgs),
+    /// Print the plaintext of marked files, also in a locked clone; nothing is written to disk
+    View(ViewArgs),
     /// Refuse plaintext at marked paths: in the index (pre-commit) or in pushed commits (pre-receive, CI)
     Check(CheckArgs),
     /// Report every plaintext blob at a marked path in history; exit 1 if any
@@ -183,6 +185,22 @@ pub struct StatusArgs {
     /// Re-stage leaked files encrypted (needs the key)
     #[arg(long)]
     pub fix: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ViewArgs {
+    /// Marked files (or, outside a repository, ciphertext files)
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<std::ffi::OsString>,
+    /// The version in commit REV instead of the work tree
+    #[arg(long, value_name = "REV", conflicts_with = "cached")]
+    pub rev: Option<String>,
+    /// The staged version instead of the work tree
+    #[arg(long)]
+    pub cached: bool,
+    /// A key file to decrypt with (`-` reads standard input), besides the keys held here
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
 }
 
 #[derive(Args, Debug)]

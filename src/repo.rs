@@ -317,6 +317,11 @@ impl Repo {
             .flatten()
     }
 
+    /// The blob at `path` in commit `rev`, if it has one there.
+    pub fn rev_blob(&self, rev: &str, path: &GitPath) -> Result<Option<Vec<u8>>> {
+        self.blob(&[rev.as_bytes(), b":", path.as_bytes()].concat())
+    }
+
     /// The blob at `path` in HEAD, if HEAD exists and has one there.
     pub fn head_oid(&self, path: &GitPath) -> Option<Oid> {
         self.blob_id(&[b"HEAD:", path.as_bytes()].concat())

@@ -14,6 +14,7 @@ pub mod rotate;
 pub mod status;
 pub mod unlock;
 pub mod users;
+pub mod view;
 
 use crate::cli::{Cli, Command};
 use crate::session::Session;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, session: Session) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Status(args) => status::run(s, &args),
+        Command::View(args) => view::run(s, &args),
         Command::Check(args) => check::run(s, &args),
         Command::Audit(args) => check::audit(s, &args),
         Command::Rotate(args) => rotate::run(s, &args),

@@ -62,6 +62,14 @@ impl Keyring {
         self.git_crypt.extend(file.git_crypt);
     }
 
+    /// Adds every key of `other` (ids already held are skipped).
+    pub fn merge(&mut self, other: Keyring) {
+        for key in other.keys {
+            self.insert(key);
+        }
+        self.git_crypt.extend(other.git_crypt);
+    }
+
     /// Adds `key` unless its id is held already; true if it was new.
     pub fn insert(&mut self, key: Key) -> bool {
         if self.holds(&key.id()) {

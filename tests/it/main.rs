@@ -21,4 +21,5 @@ mod story;
 mod team;
 mod users;
 mod vectors;
+mod view;
 mod workflows;
