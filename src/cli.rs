@@ -66,6 +66,10 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the plaintext of marked files, also in a locked clone; nothing is written to disk
     View(ViewArgs),
+    /// Configure the default driver in your global git config: every clone starts in locked mode
+    Install,
+    /// Remove what `install` wrote to your global git config
+    Uninstall,
     /// Refuse plaintext at marked paths: in the index (pre-commit) or in pushed commits (pre-receive, CI)
     Check(CheckArgs),
     /// Report every plaintext blob at a marked path in history; exit 1 if any

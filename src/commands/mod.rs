@@ -6,6 +6,7 @@ pub mod check;
 pub mod export_key;
 pub mod import_git_crypt;
 pub mod init;
+pub mod install;
 pub mod keys;
 pub mod lock;
 pub mod plumbing;
@@ -46,6 +47,8 @@ pub fn run(cli: Cli, session: Session) -> Result<ExitCode> {
         }
         Command::Status(args) => status::run(s, &args),
         Command::View(args) => view::run(s, &args),
+        Command::Install => install::install(s),
+        Command::Uninstall => install::uninstall(s),
         Command::Check(args) => check::run(s, &args),
         Command::Audit(args) => check::audit(s, &args),
         Command::Rotate(args) => rotate::run(s, &args),

@@ -12,6 +12,7 @@ mod guard;
 mod harness;
 mod hostile;
 mod hygiene;
+mod install;
 mod keyloss;
 mod merge;
 mod process;
