@@ -115,23 +115,7 @@ pub fn inspect(
     if paths.is_empty() {
         return Ok(findings);
     }
-    let mut input = Vec::new();
-    for path in paths {
-        input.extend_from_slice(path.as_bytes());
-        input.push(0);
-    }
-    let source_arg;
-    let mut args = vec!["check-attr", "-z", "--stdin"];
-    match source {
-        AttrSource::WorkTree => {}
-        AttrSource::Index => args.push("--cached"),
-        AttrSource::Tree(rev) => {
-            source_arg = format!("--source={rev}");
-            args.push(&source_arg);
-        }
-    }
-    args.extend(ATTRS);
-    let out = repo.run_git(&args, Some(&input))?;
+    let out = crate::attrs::check_attr(repo, paths, source, &ATTRS)?;
     let fields: Vec<&[u8]> = out.split(|&b| b == 0).collect();
     let mut files = Files::new(repo, source);
     for (path, triples) in paths.iter().zip(fields.chunks(3 * ATTRS.len())) {

@@ -94,6 +94,29 @@ pub fn key_names(
     if paths.is_empty() {
         return Ok(Vec::new());
     }
+    let attrs = check_attr(repo, paths, source, &["filter"])?;
+    let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
+    Ok(fields
+        .chunks(3)
+        .take(paths.len())
+        .map(|triple| {
+            let value = triple
+                .get(2)
+                .map(|v| String::from_utf8_lossy(v))
+                .unwrap_or_default();
+            key_name_of_driver(&value).map(str::to_owned)
+        })
+        .collect())
+}
+
+/// `git check-attr -z` of `attrs` for `paths`, reading `.gitattributes`
+/// from `source`: NUL-separated (path, attribute, value) triples, in order.
+pub fn check_attr(
+    repo: &Repo,
+    paths: &[&GitPath],
+    source: &AttrSource,
+    attrs: &[&str],
+) -> Result<Vec<u8>> {
     let mut input = Vec::new();
     for path in paths {
         input.extend_from_slice(path.as_bytes());
@@ -109,20 +132,8 @@ pub fn key_names(
             args.push(&source_arg);
         }
     }
-    args.push("filter");
-    let attrs = repo.run_git(&args, Some(&input))?;
-    let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
-    Ok(fields
-        .chunks(3)
-        .take(paths.len())
-        .map(|triple| {
-            let value = triple
-                .get(2)
-                .map(|v| String::from_utf8_lossy(v))
-                .unwrap_or_default();
-            key_name_of_driver(&value).map(str::to_owned)
-        })
-        .collect())
+    args.extend_from_slice(attrs);
+    repo.run_git(&args, Some(&input))
 }
 
 /// Merged (stage 0) paths of `marked` whose key is one of `names`.
