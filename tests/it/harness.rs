@@ -376,3 +376,26 @@ pub fn mode(path: &Path) -> u32 {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// The venv that holds the real python-dotenv and ansible-core the parity and
+/// deploy tests compare against. `.ci/run` makes it first; a local
+/// `cargo test` makes it here on first use (same script, so the same pins).
+pub fn test_venv() -> &'static Path {
+    static VENV: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    VENV.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let venv = std::env::var_os("GIT_SECRET_TEST_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/test-venv"));
+        let out = Command::new(root.join("scripts/test-venv.sh"))
+            .env("GIT_SECRET_TEST_VENV", &venv)
+            .output()
+            .expect("run scripts/test-venv.sh");
+        assert!(
+            out.status.success(),
+            "scripts/test-venv.sh failed (python3 with venv and pip, and PyPI, are needed):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        venv
+    })
+}
