@@ -22,17 +22,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(session: &Session, args: &ViewArgs) -> Result<ExitCode> {
-    let reporter = session.reporter();
-    let mut keyring = Keyring::default();
-    if let Some(file) = &args.key {
-        keyring.extend(read_key_file(file, reporter)?);
-    }
+    let keyring = keys_without_unlocking(session, args.key.as_deref())?;
     let texts = match session.repo() {
-        Ok(repo) => {
-            keyring.merge(Keyring::load(&repo.key_store())?);
-            add_ring_keys(repo, &mut keyring, reporter)?;
-            in_repository(repo, args, &keyring)?
-        }
+        Ok(repo) => in_repository(repo, args, &keyring)?,
         Err(_) if args.key.is_some() && args.rev.is_none() && !args.cached => {
             outside(args, &keyring)?
         }
@@ -44,6 +36,38 @@ pub fn run(session: &Session, args: &ViewArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keys that open files without unlocking (view, edit, exec): `--key
+/// FILE|-` if given, the keys installed in this repository, and the personal
+/// ring's families saved from it. Outside a repository, only `--key`.
+pub fn keys_without_unlocking(session: &Session, key: Option<&str>) -> Result<Keyring> {
+    let reporter = session.reporter();
+    let mut keyring = Keyring::default();
+    if let Some(file) = key {
+        keyring.extend(read_key_file(file, reporter)?);
+    }
+    if let Ok(repo) = session.repo() {
+        keyring.merge(Keyring::load(&repo.key_store())?);
+        add_ring_keys(repo, &mut keyring, reporter)?;
+    }
+    Ok(keyring)
+}
+
+/// Command-line paths (relative to the current directory) as paths from the
+/// top of the work tree.
+pub fn tree_paths(repo: &Repo, paths: &[std::ffi::OsString]) -> Vec<GitPath> {
+    let prefix = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            let top = repo.top().canonicalize().ok()?;
+            cwd.strip_prefix(top).ok().map(Path::to_path_buf)
+        })
+        .unwrap_or_default();
+    paths
+        .iter()
+        .map(|p| GitPath::from(prefix.join(p).as_os_str()))
+        .collect()
 }
 
 /// Ring families saved from this repository (or from before provenance was
@@ -68,18 +92,7 @@ fn add_ring_keys(
 }
 
 fn in_repository(repo: &Repo, args: &ViewArgs, keyring: &Keyring) -> Result<Vec<Vec<u8>>> {
-    let prefix = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            let top = repo.top().canonicalize().ok()?;
-            cwd.strip_prefix(top).ok().map(Path::to_path_buf)
-        })
-        .unwrap_or_default();
-    let paths: Vec<GitPath> = args
-        .paths
-        .iter()
-        .map(|p| GitPath::from(prefix.join(p).as_os_str()))
-        .collect();
+    let paths = tree_paths(repo, &args.paths);
     let refs: Vec<&GitPath> = paths.iter().collect();
     let source = match &args.rev {
         Some(rev) => AttrSource::Tree(rev.clone()),
@@ -128,7 +141,7 @@ fn outside(args: &ViewArgs, keyring: &Keyring) -> Result<Vec<Vec<u8>>> {
 
 /// The plaintext of one file: decrypted, or as it is when it holds plaintext
 /// already (an unlocked work tree).
-fn open(data: &[u8], keyring: &Keyring, shown: &str) -> Result<Vec<u8>> {
+pub fn open(data: &[u8], keyring: &Keyring, shown: &str) -> Result<Vec<u8>> {
     if gitcrypt::is_blob(data) {
         if keyring.git_crypt().is_empty() {
             bail!(
