@@ -102,3 +102,41 @@ fn view_reads_a_ciphertext_file_outside_any_repository() {
     assert_success(&out, "view outside a repository");
     assert_eq!(stdout(&out).as_bytes(), ENV);
 }
+
+/// The personal ring counts as a key held here, for this repository's own
+/// clones only: a key saved by an unlock elsewhere opens a new locked clone
+/// of the same origin, and is not offered to a stranger's repository that
+/// holds a copy of the same blob.
+#[test]
+fn view_uses_the_ring_for_clones_of_the_same_repository_only() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let key = sandbox.path().join("team.key");
+    repo.secret_ok(&["export-key", key.to_str().unwrap()]);
+    let first = sandbox.clone_repo(&repo, "first");
+    first.secret_ok(&["unlock", key.to_str().unwrap()]);
+    std::fs::remove_file(&key).unwrap();
+
+    let locked = sandbox.clone_repo(&repo, "second");
+    assert!(is_encrypted(&locked.read("secrets/a.env")));
+    let before = locked.snapshot();
+    let out = locked.secret(&["view", "secrets/a.env"]);
+    assert_success(&out, "view with the ring key");
+    assert_eq!(stdout(&out).as_bytes(), ENV);
+    assert!(before == locked.snapshot(), "view changed the clone");
+
+    let stranger = sandbox.init_repo("stranger");
+    stranger.write("README", "hello\n");
+    stranger.git(&["add", "README"]);
+    stranger.git(&["commit", "-qm", "hello"]);
+    stranger.mark_default();
+    stranger.stage_raw("secrets/a.env", &repo.stored("HEAD:secrets/a.env"));
+    let out = stranger.secret(&["view", "--cached", "secrets/a.env"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(stdout(&out), "", "no plaintext for a stranger's repository");
+    assert!(
+        stderr(&out).starts_with("git-secret: error: no key held here opens secrets/a.env"),
+        "{}",
+        stderr(&out)
+    );
+}
