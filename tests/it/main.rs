@@ -18,6 +18,7 @@ mod merge;
 mod process;
 mod refusals;
 mod regression;
+mod scripting;
 mod story;
 mod team;
 mod users;
