@@ -172,7 +172,7 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                         reporter.warn(format_args!(
                             "{} is marked for key '{}' but stored under key '{}': a changed .gitattributes \
                              line? `git add` refuses to re-encrypt it; to move it on purpose, \
-                             `git rm --cached -- PATH` and `git add PATH`",
+                             `git update-index --force-remove -- PATH` and `git add PATH`",
                             file.path,
                             file.key_name,
                             key.name()

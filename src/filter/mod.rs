@@ -172,7 +172,7 @@ impl Filter {
             bail!(
                 "refusing to change its key from '{}' (the stored version) to '{}' (what .gitattributes \
                  says now). If that is not a mistake or an attack on .gitattributes, move it deliberately: \
-                 `git rm --cached -- {path}`, then `git add {path}`",
+                 `git update-index --force-remove -- {path}`, then `git add {path}`",
                 stored.name(),
                 self.name
             );

@@ -15,6 +15,7 @@ mod hygiene;
 mod install;
 mod keyloss;
 mod merge;
+mod newcomer;
 mod process;
 mod refusals;
 mod regression;
