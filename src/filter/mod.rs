@@ -487,3 +487,29 @@ fn passthrough(prefix: &[u8], input: &mut dyn Read, out: &mut dyn Write) -> Resu
     io::copy(input, out)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{content_id, placeholder};
+    use crate::crypto::KeyId;
+
+    #[test]
+    fn placeholder_names_the_key_and_the_version() {
+        let id = KeyId::from_hex("00112233445566778899aabbccddeeff").unwrap();
+        // SHA-256("abc") = ba7816bf8f01cfea…
+        assert_eq!(content_id(b"abc"), "ba7816bf8f01");
+        assert_eq!(
+            placeholder(Some(&id), b"abc"),
+            "[git-secret: encrypted with key 00112233445566778899aabbccddeeff, content ba7816bf8f01; \
+             run `git-secret unlock` to see the contents]"
+        );
+        assert_eq!(
+            placeholder(None, b"abc"),
+            "[git-crypt: encrypted, content ba7816bf8f01; run `git-secret unlock` to see the contents]"
+        );
+        assert_ne!(
+            placeholder(Some(&id), b"abd"),
+            placeholder(Some(&id), b"abc")
+        );
+    }
+}
