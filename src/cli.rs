@@ -183,13 +183,43 @@ pub struct RotateArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(after_long_help = STATUS_PORCELAIN_HELP)]
 pub struct StatusArgs {
     /// Only these files or directories
     pub paths: Vec<String>,
+    /// Only the files marked for key NAME (filter=git-secret-NAME; `default` for filter=git-secret)
+    #[arg(short = 'k', long = "key-name", value_name = "NAME")]
+    pub key_name: Option<String>,
+    /// One stable record per line for scripts: STATE KEY-NAME KEY-ID PATH (see below)
+    #[arg(long)]
+    pub porcelain: bool,
+    /// NUL-terminated records with raw paths; implies --porcelain
+    #[arg(short = 'z')]
+    pub z: bool,
     /// Re-stage leaked files encrypted (needs the key)
     #[arg(long)]
     pub fix: bool,
 }
+
+/// The `--porcelain` format, kept stable for scripts (README: "Status for scripts").
+const STATUS_PORCELAIN_HELP: &str = "\
+Porcelain format (--porcelain, -z): one record per marked file,
+    STATE KEY-NAME KEY-ID PATH
+separated by single spaces, `-` for a field that does not apply. STATE is one of
+    encrypted   stored encrypted under the key it is marked for
+    other-key   stored encrypted under another key than it is marked for
+    retired     stored under a retired key generation
+    git-crypt   stored encrypted by git-crypt
+    empty       an empty file (git's empty blob)
+    plaintext   stored in plaintext in the index or HEAD: a leak (exit 1)
+    unmarked    stored encrypted, but an attribute now keeps it from being encrypted
+    symlink     a symbolic link (git never filters it)
+    damaged     a git-secret header that cannot be read
+    unmerged    a merge conflict in progress
+KEY-ID is the full id of the key the stored blob names. PATH is relative to the top
+of the work tree and quoted as git quotes paths (core.quotePath) when it holds a
+control character, a double quote, a backslash or non-ASCII; with -z records end in
+NUL and paths are raw. New states may be added; fields will not be reordered.";
 
 #[derive(Args, Debug)]
 pub struct ViewArgs {

@@ -37,6 +37,54 @@ impl GitPath {
     }
 }
 
+impl GitPath {
+    /// The path as git prints it (`git ls-files`, `git diff --name-only`):
+    /// as it is, unless it holds a control character, `"` or `\\` — or a byte
+    /// above 0x7f when `quote_path` (git's `core.quotePath`, on by default) —
+    /// then C-style in double quotes (`\\n`, `\\t`, `\\"`, `\\ooo` octal).
+    /// Spaces are not quoted. Without `quote_path`, bytes that are not UTF-8
+    /// are still escaped, so the result is text.
+    pub fn quoted(&self, quote_path: bool) -> String {
+        let mut out = String::with_capacity(self.0.len() + 2);
+        let mut escaped = false;
+        let mut octal = |out: &mut String, b: u8| {
+            escaped = true;
+            match b {
+                0x07 => out.push_str("\\a"),
+                0x08 => out.push_str("\\b"),
+                b'\t' => out.push_str("\\t"),
+                b'\n' => out.push_str("\\n"),
+                0x0b => out.push_str("\\v"),
+                0x0c => out.push_str("\\f"),
+                b'\r' => out.push_str("\\r"),
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                b => out.push_str(&format!("\\{b:03o}")),
+            }
+        };
+        for chunk in self.0.utf8_chunks() {
+            for ch in chunk.valid().chars() {
+                let ascii_plain =
+                    ch.is_ascii() && !ch.is_ascii_control() && ch != '"' && ch != '\\';
+                if ascii_plain || (!ch.is_ascii() && !quote_path) {
+                    out.push(ch);
+                } else {
+                    let mut buf = [0u8; 4];
+                    ch.encode_utf8(&mut buf)
+                        .bytes()
+                        .for_each(|b| octal(&mut out, b));
+                }
+            }
+            chunk.invalid().iter().for_each(|&b| octal(&mut out, b));
+        }
+        if escaped {
+            format!("\"{out}\"")
+        } else {
+            out
+        }
+    }
+}
+
 impl From<&str> for GitPath {
     fn from(path: &str) -> GitPath {
         GitPath(path.as_bytes().to_vec())
@@ -80,5 +128,22 @@ mod tests {
         assert!(path.is_within(b"secrets/caf\xe9.env"));
         assert!(!path.is_within(b"secret"));
         assert_eq!(path.to_string(), "secrets/caf\u{fffd}.env");
+    }
+
+    /// Expected strings are what `git ls-files` prints for these names
+    /// (git 2.47, core.quotePath on and off).
+    #[test]
+    fn quoted_as_git_quotes_paths() {
+        let q = |bytes: &[u8], on: bool| GitPath::from_bytes(bytes).quoted(on);
+        assert_eq!(q(b"a b", true), "a b");
+        assert_eq!(q(b"n\nl", true), r#""n\nl""#);
+        assert_eq!(q(b"t\tab", true), r#""t\tab""#);
+        assert_eq!(q(b"q\"t", true), r#""q\"t""#);
+        assert_eq!(q(b"b\\s", true), r#""b\\s""#);
+        assert_eq!(q("café".as_bytes(), true), r#""caf\303\251""#);
+        assert_eq!(q("café".as_bytes(), false), "café");
+        assert_eq!(q("café\n".as_bytes(), false), "\"café\\n\"");
+        assert_eq!(q(b"\x01\x7f", true), r#""\001\177""#);
+        assert_eq!(q(b"caf\xe9", false), r#""caf\351""#);
     }
 }

@@ -39,23 +39,37 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     let mut shown = 0;
     let selected =
         |path: &GitPath| wanted.is_empty() || wanted.iter().any(|w| path.is_within(w.as_bytes()));
-    // One line per marked path, in path order: files, and symlinks (which git
-    // stores as their target and never filters).
-    let mut lines: Vec<(GitPath, String)> = Vec::new();
+    // With -k, only paths marked for that key; files no longer marked have
+    // no key name and are left out.
+    let of_key = |name: Option<&str>| args.key_name.is_none() || args.key_name.as_deref() == name;
+    // One record per marked path, in path order: files, and symlinks (which
+    // git stores as their target and never filters).
+    let mut lines: Vec<Entry> = Vec::new();
     for (path, key_name) in marked_symlinks(repo)? {
-        if selected(&path) {
+        if selected(&path) && of_key(Some(&key_name)) {
             shown += 1;
-            let line = format!(
-                "symlink        {path}  (a symbolic link: git stores its target and never filters it; \
-                 not encrypted, by design; key '{key_name}')"
+            let detail = format!(
+                "a symbolic link: git stores its target and never filters it; \
+                 not encrypted, by design; key '{key_name}'"
             );
-            lines.push((path, line));
+            lines.push(Entry::new(
+                State::Symlink,
+                path,
+                Some(&key_name),
+                None,
+                detail,
+            ));
         }
     }
     let marked = marked_files(repo)?;
     let listing = crate::attrs::only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
     let indexed = super::check::listed_paths(&listing);
-    let all: Vec<&GitPath> = indexed.iter().filter(|p| selected(p)).collect();
+    let mut all: Vec<&GitPath> = indexed.iter().filter(|p| selected(p)).collect();
+    if args.key_name.is_some() {
+        let names = key_names(repo, &all, &AttrSource::WorkTree)?;
+        let mut names = names.into_iter();
+        all.retain(|_| of_key(names.next().flatten().as_deref()));
+    }
     let findings = crate::attrcheck::inspect(
         repo,
         &all,
@@ -80,7 +94,10 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             let (Some(old), Some(new)) = (change.old, change.new) else {
                 continue;
             };
-            if marked_paths.contains(change.path.as_bytes()) || !selected(&change.path) {
+            if marked_paths.contains(change.path.as_bytes())
+                || !selected(&change.path)
+                || args.key_name.is_some()
+            {
                 continue;
             }
             if matches!(repo.stored(old)?, Stored::Encrypted(_) | Stored::GitCrypt)
@@ -92,27 +109,32 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                     .foreign_of(&change.path)
                     .map(|s| format!(": {}, {}", s.value, s.origin()))
                     .unwrap_or_default();
-                let line = format!(
-                    "NOT ENCRYPTED  {}  (encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it{by})",
-                    change.path
+                let detail = format!(
+                    "encrypted in HEAD, staged in plaintext: .gitattributes no longer marks it{by}"
                 );
-                lines.push((change.path, line));
+                lines.push(Entry::new(
+                    State::Plaintext,
+                    change.path,
+                    None,
+                    None,
+                    detail,
+                ));
             }
         }
     }
     let overridden = super::check::overridden(repo, &listing, &findings)?;
     for setting in &overridden {
         shown += 1;
-        let line = format!(
-            "NOT MARKED     {}  (stored encrypted, but {}, {}: its next `git add` stores plaintext)",
-            setting.path,
+        let detail = format!(
+            "stored encrypted, but {}, {}: its next `git add` stores plaintext",
             setting.value,
             setting.origin()
         );
-        lines.push((setting.path.clone(), line));
+        let path = setting.path.clone();
+        lines.push(Entry::new(State::Unmarked, path, None, None, detail));
     }
     for file in marked {
-        if !selected(&file.path) {
+        if !selected(&file.path) || !of_key(Some(&file.key_name)) {
             continue;
         }
         shown += 1;
@@ -131,17 +153,18 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
             .filter(|(_, s)| *s == Some(Stored::Plaintext))
             .map(|(w, _)| *w)
             .collect();
-        let line = if !leaked_in.is_empty() {
+        let name = Some(file.key_name.as_str());
+        let (state, id, detail) = if !leaked_in.is_empty() {
             leaks += 1;
             if index == Some(Stored::Plaintext) {
                 fixable.push(file.path.clone());
             }
-            format!(
-                "NOT ENCRYPTED  {}  (stored in plaintext in {}; key '{}')",
-                file.path,
+            let detail = format!(
+                "stored in plaintext in {}; key '{}'",
                 leaked_in.join(" and "),
                 file.key_name
-            )
+            );
+            (State::Plaintext, None, detail)
         } else {
             match index.or(head) {
                 Some(Stored::Encrypted(id)) => match keyring.find(&id) {
@@ -149,17 +172,17 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                         reporter.warn(format_args!(
                             "{} is marked for key '{}' but stored under key '{}': a changed .gitattributes \
                              line? `git add` refuses to re-encrypt it; to move it on purpose, \
-                             `git rm --cached -- PATH` and `git add PATH`",
+                             `git update-index --force-remove -- PATH` and `git add PATH`",
                             file.path,
                             file.key_name,
                             key.name()
                         ));
-                        format!(
-                            "encrypted      {}  (marked for key '{}' but stored under key '{}' id {id}, {key_state})",
-                            file.path,
+                        let detail = format!(
+                            "marked for key '{}' but stored under key '{}' id {id}, {key_state}",
                             file.key_name,
                             key.name()
-                        )
+                        );
+                        (State::OtherKey, Some(id), detail)
                     }
                     _ => match retired_here(
                         repo,
@@ -170,39 +193,63 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
                     )? {
                         Some((commit, r)) => {
                             retired += 1;
-                            format!(
-                                "RETIRED        {}  (key '{}' generation {}, retired: generation {} was in use \
+                            let detail = format!(
+                                "key '{}' generation {}, retired: generation {} was in use \
                                  before commit {commit}; re-encrypt it with `git add --renormalize -- PATH` \
-                                 and change the secret)",
-                                file.path, r.name, r.generation, r.newer
-                            )
+                                 and change the secret",
+                                r.name, r.generation, r.newer
+                            );
+                            (State::Retired, Some(id), detail)
                         }
-                        None => format!(
-                            "encrypted      {}  (key '{}' id {id}, {key_state})",
-                            file.path, file.key_name
-                        ),
+                        None => {
+                            let detail = format!("key '{}' id {id}, {key_state}", file.key_name);
+                            (State::Encrypted, Some(id), detail)
+                        }
                     },
                 },
-                Some(Stored::GitCrypt) => format!(
-                    "encrypted      {}  (by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over)",
-                    file.path, file.key_name
+                Some(Stored::GitCrypt) => (
+                    State::GitCrypt,
+                    None,
+                    format!(
+                        "by git-crypt; key '{}'; run `git-secret import-git-crypt` to move it over",
+                        file.key_name
+                    ),
                 ),
-                Some(Stored::Empty) => format!(
-                    "empty          {}  (an empty file, stored as git's empty blob: nothing to hide; key '{}')",
-                    file.path, file.key_name
+                Some(Stored::Empty) => (
+                    State::Empty,
+                    None,
+                    format!(
+                        "an empty file, stored as git's empty blob: nothing to hide; key '{}'",
+                        file.key_name
+                    ),
                 ),
-                Some(Stored::Damaged) => format!(
-                    "DAMAGED        {}  (git-secret header unreadable; key '{}')",
-                    file.path, file.key_name
+                Some(Stored::Damaged) => (
+                    State::Damaged,
+                    None,
+                    format!("git-secret header unreadable; key '{}'", file.key_name),
                 ),
-                _ => format!("unmerged       {}  (key '{}')", file.path, file.key_name),
+                _ => (State::Unmerged, None, format!("key '{}'", file.key_name)),
             }
         };
-        lines.push((file.path, line));
+        lines.push(Entry::new(state, file.path, name, id, detail));
     }
-    lines.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    for (_, line) in &lines {
-        writeln!(out, "{line}")?;
+    lines.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    let quote_path = quote_path(repo);
+    for entry in &lines {
+        if args.z {
+            out.write_all(entry.porcelain_head().as_bytes())?;
+            out.write_all(entry.path.as_bytes())?;
+            out.write_all(b"\0")?;
+        } else if args.porcelain {
+            writeln!(
+                out,
+                "{}{}",
+                entry.porcelain_head(),
+                entry.path.quoted(quote_path)
+            )?;
+        } else {
+            writeln!(out, "{}", entry.human(quote_path))?;
+        }
     }
     out.flush()?;
     if fix && !fixable.is_empty() {
@@ -243,10 +290,114 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
              them (`git add --renormalize -- PATH`, commit) and change those secrets"
         )));
     }
+    if let (0, Some(name)) = (shown, &args.key_name) {
+        reporter.note(format_args!("No tracked file is marked for key '{name}'."));
+        return Ok(ExitCode::SUCCESS);
+    }
     if shown == 0 {
         reporter.note("No tracked file is marked for git-secret (see .gitattributes.example).");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `status` found for one path; `--porcelain` shows its state word.
+#[derive(Clone, Copy)]
+enum State {
+    Encrypted,
+    OtherKey,
+    Retired,
+    GitCrypt,
+    Empty,
+    Plaintext,
+    Unmarked,
+    Symlink,
+    Damaged,
+    Unmerged,
+}
+
+impl State {
+    /// The stable word of `--porcelain` (documented in `status --help`).
+    fn word(self) -> &'static str {
+        match self {
+            State::Encrypted => "encrypted",
+            State::OtherKey => "other-key",
+            State::Retired => "retired",
+            State::GitCrypt => "git-crypt",
+            State::Empty => "empty",
+            State::Plaintext => "plaintext",
+            State::Unmarked => "unmarked",
+            State::Symlink => "symlink",
+            State::Damaged => "damaged",
+            State::Unmerged => "unmerged",
+        }
+    }
+
+    /// The first column of the human form: problems in capitals.
+    fn human(self) -> &'static str {
+        match self {
+            State::Encrypted | State::OtherKey | State::GitCrypt => "encrypted",
+            State::Retired => "RETIRED",
+            State::Empty => "empty",
+            State::Plaintext => "NOT ENCRYPTED",
+            State::Unmarked => "NOT MARKED",
+            State::Symlink => "symlink",
+            State::Damaged => "DAMAGED",
+            State::Unmerged => "unmerged",
+        }
+    }
+}
+
+/// One line of `status` output.
+struct Entry {
+    state: State,
+    path: GitPath,
+    key_name: Option<String>,
+    key_id: Option<crate::crypto::KeyId>,
+    /// The human form's explanation, in parentheses after the path.
+    detail: String,
+}
+
+impl Entry {
+    fn new(
+        state: State,
+        path: GitPath,
+        key_name: Option<&str>,
+        key_id: Option<crate::crypto::KeyId>,
+        detail: String,
+    ) -> Entry {
+        Entry {
+            state,
+            path,
+            key_name: key_name.map(str::to_owned),
+            key_id,
+            detail,
+        }
+    }
+
+    /// `STATE KEY-NAME KEY-ID ` — the porcelain record up to its path.
+    fn porcelain_head(&self) -> String {
+        let id = self
+            .key_id
+            .map_or_else(|| "-".to_owned(), |id| id.to_string());
+        let name = self.key_name.as_deref().unwrap_or("-");
+        format!("{} {name} {id} ", self.state.word())
+    }
+
+    fn human(&self, quote_path: bool) -> String {
+        format!(
+            "{:<13}  {}  ({})",
+            self.state.human(),
+            self.path.quoted(quote_path),
+            self.detail
+        )
+    }
+}
+
+/// git's `core.quotePath` (on unless set false): whether paths shown quote
+/// bytes above 0x7f, as `git status` and `git ls-files` do.
+fn quote_path(repo: &Repo) -> bool {
+    repo.run_git(&["config", "--type=bool", "--get", "core.quotePath"], None)
+        .map_or(true, |out| out.trim_ascii() != b"false")
 }
 
 /// Symlinks in the index (stage 0) at paths marked for one of our drivers,

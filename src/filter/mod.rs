@@ -172,7 +172,7 @@ impl Filter {
             bail!(
                 "refusing to change its key from '{}' (the stored version) to '{}' (what .gitattributes \
                  says now). If that is not a mistake or an attack on .gitattributes, move it deliberately: \
-                 `git rm --cached -- {path}`, then `git add {path}`",
+                 `git update-index --force-remove -- {path}`, then `git add {path}`",
                 stored.name(),
                 self.name
             );
@@ -375,17 +375,17 @@ impl Filter {
         match self.open_blob(data) {
             Ok(Some(plaintext)) => out.write_all(&plaintext)?,
             Ok(None) => out.write_all(data)?,
-            Err(Opened::Format(FormatError::UnknownKey(id))) => writeln!(
-                out,
-                "[git-secret: encrypted with key {id}; run `git-secret unlock` to see the contents]"
-            )?,
-            Err(Opened::GitCryptLocked) => writeln!(
-                out,
-                "[git-crypt: encrypted; run `git-secret unlock` to see the contents]"
-            )?,
+            Err(Opened::Format(FormatError::UnknownKey(id))) => {
+                writeln!(out, "{}", placeholder(Some(&id), data))?
+            }
+            Err(Opened::GitCryptLocked) => writeln!(out, "{}", placeholder(None, data))?,
             Err(e) => {
                 self.reporter.warn(&e);
-                writeln!(out, "[git-secret: cannot decrypt this version: {e}]")?
+                writeln!(
+                    out,
+                    "[git-secret: cannot decrypt this version (content {}): {e}]",
+                    content_id(data)
+                )?
             }
         }
         Ok(())
@@ -404,6 +404,33 @@ impl Filter {
         }
         format::decrypt_bytes(data, |id| self.find(id)).map_err(Opened::Format)
     }
+}
+
+/// The line textconv shows for a blob no held key opens (a locked clone): the
+/// key id (none for git-crypt) and a content id of this version, so `git diff`
+/// and `git log -p` see a change wherever the stored blob changed.
+pub fn placeholder(key_id: Option<&KeyId>, blob: &[u8]) -> String {
+    let content = content_id(blob);
+    match key_id {
+        Some(id) => format!(
+            "[git-secret: encrypted with key {id}, content {content}; \
+             run `git-secret unlock` to see the contents]"
+        ),
+        None => format!(
+            "[git-crypt: encrypted, content {content}; run `git-secret unlock` to see the contents]"
+        ),
+    }
+}
+
+/// The first 12 hex digits of the SHA-256 of the stored blob: a function of
+/// the ciphertext only, so it shows nothing the blob does not (equal
+/// plaintexts under one key are equal blobs already).
+pub fn content_id(blob: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(blob)[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// What git stores for a marked file with this plaintext: git's empty blob
@@ -459,4 +486,30 @@ fn passthrough(prefix: &[u8], input: &mut dyn Read, out: &mut dyn Write) -> Resu
     out.write_all(prefix)?;
     io::copy(input, out)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{content_id, placeholder};
+    use crate::crypto::KeyId;
+
+    #[test]
+    fn placeholder_names_the_key_and_the_version() {
+        let id = KeyId::from_hex("00112233445566778899aabbccddeeff").unwrap();
+        // SHA-256("abc") = ba7816bf8f01cfea…
+        assert_eq!(content_id(b"abc"), "ba7816bf8f01");
+        assert_eq!(
+            placeholder(Some(&id), b"abc"),
+            "[git-secret: encrypted with key 00112233445566778899aabbccddeeff, content ba7816bf8f01; \
+             run `git-secret unlock` to see the contents]"
+        );
+        assert_eq!(
+            placeholder(None, b"abc"),
+            "[git-crypt: encrypted, content ba7816bf8f01; run `git-secret unlock` to see the contents]"
+        );
+        assert_ne!(
+            placeholder(Some(&id), b"abd"),
+            placeholder(Some(&id), b"abc")
+        );
+    }
 }

@@ -248,7 +248,8 @@ fn re_keying_a_path_is_refused_by_clean_and_flagged() {
         stderr(&out),
         "git-secret: prod/db.txt: refusing to change its key from 'prod' (the stored version) to \
          'default' (what .gitattributes says now). If that is not a mistake or an attack on \
-         .gitattributes, move it deliberately: `git rm --cached -- prod/db.txt`, then `git add prod/db.txt`\n\
+         .gitattributes, move it deliberately: `git update-index --force-remove -- prod/db.txt`, then \
+         `git add prod/db.txt`\n\
          fatal: prod/db.txt: clean filter 'git-secret' failed\n",
     );
     assert_eq!(alice.snapshot(), before, "nothing changed");
