@@ -93,7 +93,7 @@ fn playbook(clone: &Repo, env: &str, dest: &Path, extra: &[(&str, &Path)]) -> Ou
         .env("ANSIBLE_NOCOLOR", "1")
         .env("LC_ALL", "C.UTF-8")
         .env("GIT_SECRET", BIN)
-        .args(["deploy.yml", "-vvv", "-e"])
+        .args(["deploy.yml", "-vvv", "--diff", "-e"])
         .arg(format!("env={env}"))
         .arg("-e")
         .arg(format!("deploy_dir={}", dest.display()));
