@@ -78,10 +78,21 @@ fn secret_values(origin: &Repo) -> Vec<String> {
 /// caller's Ansible setup; Ansible's temp dirs are `ansible-tmp/{local,remote}`
 /// in the sandbox.
 fn playbook(clone: &Repo, env: &str, dest: &Path, extra: &[(&str, &Path)]) -> Output {
+    playbook_from(&clone.dir, clone, env, dest, extra)
+}
+
+/// `playbook` started in `cwd`.
+fn playbook_from(
+    cwd: &Path,
+    clone: &Repo,
+    env: &str,
+    dest: &Path,
+    extra: &[(&str, &Path)],
+) -> Output {
     let tmp = clone.sandbox.path().join("ansible-tmp");
     let mut cmd = clone
         .sandbox
-        .command(test_venv().join("bin/ansible-playbook"), &clone.dir);
+        .command(test_venv().join("bin/ansible-playbook"), cwd);
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("ANSIBLE_") {
             cmd.env_remove(&name);
@@ -93,7 +104,8 @@ fn playbook(clone: &Repo, env: &str, dest: &Path, extra: &[(&str, &Path)]) -> Ou
         .env("ANSIBLE_NOCOLOR", "1")
         .env("LC_ALL", "C.UTF-8")
         .env("GIT_SECRET", BIN)
-        .args(["deploy.yml", "-vvv", "--diff", "-e"])
+        .arg(clone.dir.join("deploy.yml"))
+        .args(["-vvv", "--diff", "-e"])
         .arg(format!("env={env}"))
         .arg("-e")
         .arg(format!("deploy_dir={}", dest.display()));
@@ -166,6 +178,12 @@ fn assert_deployed(origin: &Repo, clone: &Repo, env: &str, dest: &Path, out: &Ou
         );
     }
     let tmp = clone.sandbox.path().join("ansible-tmp");
+    for dir in ["local", "remote"] {
+        assert!(
+            tmp.join(dir).is_dir(),
+            "Ansible did not use its {dir} temp dir"
+        );
+    }
     assert_eq!(
         files_under(&tmp),
         Vec::<PathBuf>::new(),
@@ -204,7 +222,15 @@ fn a_locked_clone_deploys_prod_with_a_key_file_and_keeps_only_ciphertext() {
     let clone = sandbox.clone_repo(&origin, "ci");
     assert_locked_checkout(&origin, &clone);
     let dest = sandbox.path().join("target");
-    let out = playbook(&clone, "prod", &dest, &[("GIT_SECRET_KEY_FILE", &key)]);
+    // A relative key file is found from where ansible-playbook runs.
+    let relative = key.strip_prefix(sandbox.path()).unwrap();
+    let out = playbook_from(
+        sandbox.path(),
+        &clone,
+        "prod",
+        &dest,
+        &[("GIT_SECRET_KEY_FILE", relative)],
+    );
     assert_deployed(&origin, &clone, "prod", &dest, &out);
     assert_locked_checkout(&origin, &clone);
     assert!(!clone.key_dir().exists(), "the key was not installed");
@@ -269,6 +295,31 @@ fn without_a_key_the_deploy_stops_before_writing_anything() {
 }
 
 #[test]
+fn an_unknown_environment_is_refused_before_anything_is_read() {
+    let sandbox = Sandbox::new();
+    let (origin, key) = origin(&sandbox);
+    let clone = sandbox.clone_repo(&origin, "ci");
+    let before = clone.snapshot();
+    let dest = sandbox.path().join("target");
+    let out = playbook(&clone, "dev", &dest, &[("GIT_SECRET_KEY_FILE", &key)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let output = stdout(&out) + &stderr(&out);
+    assert!(
+        output.contains("choose the environment with -e env=prod or -e env=staging"),
+        "{output}"
+    );
+    assert!(
+        !output.contains("TASK [Read"),
+        "stopped at the check: {output}"
+    );
+    assert!(!dest.exists(), "nothing deployed");
+    assert!(
+        before == clone.snapshot(),
+        "the refused deploy changed the clone"
+    );
+}
+
+#[test]
 fn a_missing_git_secret_program_is_named_with_the_fix() {
     let sandbox = Sandbox::new();
     let (origin, key) = origin(&sandbox);
@@ -283,12 +334,38 @@ fn a_missing_git_secret_program_is_named_with_the_fix() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     let message = format!(
-        "git_secret lookup: cannot run '{}': not found; \
+        "git_secret lookup: cannot run '{}': not found or not executable; \
          install git-secret or set GIT_SECRET to its path",
         missing.display()
     );
     let output = stdout(&out) + &stderr(&out);
     assert!(output.contains(&message), "{output}");
+    assert!(!dest.exists(), "nothing deployed");
+}
+
+#[test]
+fn a_secret_that_is_not_text_is_refused_by_the_lookup() {
+    let sandbox = Sandbox::new();
+    let (origin, key) = origin(&sandbox);
+    origin.write("deploy/vars/prod.yml", b"\xff\xfe binary\n");
+    origin.git(&["commit", "-q", "-am", "binary vars"]);
+    let clone = sandbox.clone_repo(&origin, "ci");
+    let before = clone.snapshot();
+    let dest = sandbox.path().join("target");
+    let out = playbook(&clone, "prod", &dest, &[("GIT_SECRET_KEY_FILE", &key)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        before == clone.snapshot(),
+        "the failed deploy changed the clone"
+    );
+    let output = stdout(&out) + &stderr(&out);
+    assert!(
+        output.contains(
+            "git_secret lookup: deploy/vars/prod.yml is not UTF-8 text; \
+             the lookup returns text only"
+        ),
+        "{output}"
+    );
     assert!(!dest.exists(), "nothing deployed");
 }
 

@@ -18,13 +18,12 @@ DOCUMENTATION = r"""
         description: Marked files, relative to the playbook directory.
         required: true
       key_file:
-        description: A git-secret key file to open the files with (C(git-secret view --key)).
+        description:
+          - A git-secret key file to open the files with (C(git-secret view --key)).
+          - A relative path is taken from the current directory.
         type: path
         env:
           - name: GIT_SECRET_KEY_FILE
-      rev:
-        description: Read the files as committed in this revision instead of the work tree.
-        type: str
       binary:
         description: The git-secret program to run.
         type: str
@@ -49,7 +48,6 @@ RETURN = r"""
     elements: str
 """
 
-import os
 import shutil
 import subprocess
 
@@ -64,15 +62,14 @@ class LookupModule(LookupBase):
         program = shutil.which(binary)
         if program is None:
             raise AnsibleLookupError(
-                f"git_secret lookup: cannot run {binary!r}: not found; "
+                f"git_secret lookup: cannot run {binary!r}: not found or not executable; "
                 "install git-secret or set GIT_SECRET to its path"
             )
         base = (variables or {}).get("playbook_dir") or self._loader.get_basedir()
         options = []
         if self.get_option("key_file"):
+            # Absolute already (type: path resolves it from the current directory).
             options += ["--key", self.get_option("key_file")]
-        if self.get_option("rev"):
-            options += ["--rev", self.get_option("rev")]
         texts = []
         for term in terms:
             path = str(term)
@@ -98,7 +95,6 @@ class LookupModule(LookupBase):
                 texts.append(done.stdout.decode("utf-8"))
             except UnicodeDecodeError:
                 raise AnsibleLookupError(
-                    f"git_secret lookup: {path} is not UTF-8 text; copy binary secrets with "
-                    "git-secret view in a command task instead"
+                    f"git_secret lookup: {path} is not UTF-8 text; the lookup returns text only"
                 ) from None
         return texts
