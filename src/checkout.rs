@@ -90,6 +90,16 @@ pub fn try_lock(repo: &Repo) -> Result<Option<Transaction>> {
         .map(|()| Transaction { _lock: lock }))
 }
 
+/// Whether a command holds the lock now (without creating the lock file).
+pub fn busy(repo: &Repo) -> bool {
+    use rustix::fs::{flock, FlockOperation};
+    match File::open(lock_path(repo)) {
+        // The lock is released as soon as `file` drops.
+        Ok(file) => flock(&file, FlockOperation::NonBlockingLockExclusive).is_err(),
+        Err(_) => false,
+    }
+}
+
 fn lock_path(repo: &Repo) -> PathBuf {
     repo.common_dir().join("git-secret.lock")
 }

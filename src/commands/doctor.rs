@@ -165,12 +165,24 @@ fn check(session: &Session, repo: &Repo) -> Result<Report> {
         names.iter().map(|n| (driver_name(n), n.clone())).collect();
     wanted.extend(local);
     for (driver, name) in &wanted {
+        // git-crypt's own driver (no process command) is not ours to check;
+        // one that an import pointed at git-secret is.
+        let git_crypt = *driver != driver_name(name);
+        if git_crypt
+            && repo
+                .config_string(&format!("filter.{driver}.process"))
+                .is_none()
+        {
+            continue;
+        }
         let count = marked.iter().filter(|m| &m.key_name == name).count();
         check_driver(repo, driver, name, count, &mut report)?;
     }
     check_attributes(repo, &mut report)?;
-    check_keys(session, repo, &marked, &names, &held, &mut report)?;
-    check_markers(repo, &marked, &mut report)?;
+    // A running unlock/lock is mid-rewrite: its files and temp files are in use.
+    let busy = crate::checkout::busy(repo);
+    check_keys(session, repo, &marked, &names, &held, busy, &mut report)?;
+    check_markers(repo, &marked, busy, &mut report)?;
     check_modes(repo, &mut report)?;
     check_hook(repo, &mut report)?;
     Ok(report)
@@ -328,6 +340,7 @@ fn check_keys(
     marked: &[Marked],
     names: &BTreeSet<String>,
     held: &BTreeSet<String>,
+    busy: bool,
     report: &mut Report,
 ) -> Result<()> {
     let installed = Keyring::load(&repo.key_store())?;
@@ -375,7 +388,7 @@ fn check_keys(
         }
         // Ciphertext that a held key opens: a rewrite was interrupted.
         let in_tree = file.path.in_tree(repo.top());
-        if held.contains(&file.key_name) && file_has_magic(&in_tree) {
+        if !busy && held.contains(&file.key_name) && file_has_magic(&in_tree) {
             let blob = fs::read(&in_tree).unwrap_or_default();
             if let Stored::Encrypted(id) = Stored::classify(&blob) {
                 if installed.holds(&id) {
@@ -438,7 +451,7 @@ fn shorten(paths: &[String]) -> String {
     }
 }
 
-fn check_markers(repo: &Repo, marked: &[Marked], report: &mut Report) -> Result<()> {
+fn check_markers(repo: &Repo, marked: &[Marked], busy: bool, report: &mut Report) -> Result<()> {
     let mut left: Vec<(PathBuf, &str)> = Vec::new();
     let temp = crate::checkout::temp_dir(repo);
     if temp.symlink_metadata().is_ok() {
@@ -469,15 +482,15 @@ fn check_markers(repo: &Repo, marked: &[Marked], report: &mut Report) -> Result<
     if hook_temp.symlink_metadata().is_ok() {
         left.push((hook_temp, "a half-written hook"));
     }
+    if busy {
+        report.note(
+            "another git-secret command is running in this repository; the work tree and its \
+             temp files were not checked (run git-secret doctor again when it has finished)"
+                .to_owned(),
+        );
+        return Ok(());
+    }
     if !left.is_empty() {
-        if crate::checkout::try_lock(repo)?.is_none() {
-            report.note(
-                "another git-secret command is running in this repository; its temp files were \
-                 left alone (run git-secret doctor again when it has finished)"
-                    .to_owned(),
-            );
-            return Ok(());
-        }
         for (path, what) in left {
             report.problem(
                 format!(

@@ -460,7 +460,8 @@ fn what_a_killed_lock_leaves_is_named_and_the_stale_temp_dir_removed() {
             temp.display()
         ),
     );
-    // While a git-secret command holds the lock, its temp dir is in use.
+    // While a git-secret command holds the lock, its files are in use: not
+    // judged, not removed.
     let mut holder = sandbox
         .command("flock", &repo.dir)
         .args(["-o", ".git/git-secret.lock", "sleep", "60"])
@@ -475,12 +476,11 @@ fn what_a_killed_lock_leaves_is_named_and_the_stale_temp_dir_removed() {
     holder.wait().unwrap();
     assert_doctor(
         &out,
-        1,
-        &format!(
-            "{half}note: another git-secret command is running in this repository; its temp files \
-             were left alone (run git-secret doctor again when it has finished)\n\
-             doctor: 1 problem(s) found (0 fixable with git-secret doctor --fix)\n"
-        ),
+        0,
+        "note: key 'default' is unlocked: 2 marked file(s) in plaintext in the work tree\n\
+         note: another git-secret command is running in this repository; the work tree and its \
+         temp files were not checked (run git-secret doctor again when it has finished)\n\
+         doctor: no problems found\n",
     );
     assert!(temp.is_dir(), "in use: not removed");
     let out = doctor(&repo, &["--fix"]);
@@ -619,4 +619,133 @@ fn a_missing_or_stale_hook_is_reinstalled() {
             hook.display()
         ),
     );
+}
+
+/// What a kill between writing a key file's temp file and renaming it
+/// leaves in the key store, and an unsaved-key record whose key never
+/// reached the store (a rotate killed between its two writes).
+#[test]
+fn leftovers_in_the_key_store_are_removed_and_stale_unsaved_ids_dropped() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let store = repo.key_dir();
+    let temp = store.join(".git-secret-tmpAbC123");
+    fs::write(&temp, "half a key file\n").unwrap();
+    set_mode(&temp, 0o600);
+    let unsaved = git_dir(&repo).join("git-secret-unsaved");
+    let kept = fs::read_to_string(&unsaved).unwrap();
+    let stale = "0123456789abcdef0123456789abcdef";
+    fs::write(&unsaved, format!("{kept}{stale}\n")).unwrap();
+    let out = doctor(&repo, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n\
+             problem: {} was left by an interrupted git-secret command (it may hold key material); \
+             fix: git-secret doctor --fix removes it\n\
+             problem: {} lists key id(s) {stale} that are not in the key store (left by an \
+             interrupted command); fix: git-secret doctor --fix drops them\n\
+             doctor: 2 problem(s) found (2 fixable with git-secret doctor --fix)\n",
+            temp.display(),
+            unsaved.display()
+        ),
+    );
+    let out = doctor(&repo, &["--fix"]);
+    assert_doctor(
+        &out,
+        0,
+        &format!(
+            "fixed: removed {}\nfixed: dropped key id(s) {stale} from {}\n{HEALTHY}",
+            temp.display(),
+            unsaved.display()
+        ),
+    );
+    assert_eq!(
+        fs::read_to_string(&unsaved).unwrap(),
+        kept,
+        "the real record stays"
+    );
+    assert!(repo.key_dir().join("default.key").exists());
+}
+
+/// Someone else's hook: --fix keeps it, chained after the check.
+#[test]
+fn a_foreign_hook_is_chained_after_the_check() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let hook = git_dir(&repo).join("hooks/pre-commit");
+    fs::write(&hook, "#!/bin/sh\necho lint\n").unwrap();
+    set_mode(&hook, 0o755);
+    let out = doctor(&repo, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n\
+             problem: the pre-commit hook {} does not run git-secret check --staged; \
+             fix: git-secret doctor --fix keeps it and runs it after the check\n\
+             doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n",
+            hook.display()
+        ),
+    );
+    let out = repo.secret(&["doctor", "--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "fixed: installed the pre-commit hook {}\n{HEALTHY}",
+            hook.display()
+        )
+    );
+    assert_eq!(
+        fs::read_to_string(hook.with_file_name("pre-commit.git-secret-chained")).unwrap(),
+        "#!/bin/sh\necho lint\n"
+    );
+    assert_healthy(&repo, HEALTHY);
+}
+
+/// Hooks kept in the work tree (core.hooksPath) are tracked and shared:
+/// doctor names the line to add and writes nothing there.
+#[test]
+fn a_hook_in_the_work_tree_is_left_to_the_user() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    repo.write("my-hooks/pre-commit", "#!/bin/sh\ntrue\n");
+    repo.git(&["config", "core.hooksPath", "my-hooks"]);
+    let hook = repo.dir.join("my-hooks/pre-commit");
+    let expected = format!(
+        "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n\
+         problem: the pre-commit hook {} does not run git-secret check --staged; \
+         fix: add this line to it: git-secret check --staged || exit 1\n\
+         doctor: 1 problem(s) found (0 fixable with git-secret doctor --fix)\n",
+        hook.display()
+    );
+    assert_doctor(&doctor(&repo, &[]), 1, &expected);
+    let before = repo.snapshot();
+    assert_doctor(&doctor(&repo, &["--fix"]), 1, &expected);
+    assert!(
+        before == repo.snapshot(),
+        "nothing written into the work tree"
+    );
+    repo.write(
+        "my-hooks/pre-commit",
+        "#!/bin/sh\ngit-secret check --staged || exit 1\n",
+    );
+    assert_healthy(&repo, HEALTHY);
+}
+
+/// git-crypt's own driver (a repository that still uses git-crypt beside
+/// git-secret) is not ours: neither reported nor rewritten.
+#[test]
+fn git_crypts_own_driver_is_left_alone() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    repo.git(&["config", "filter.git-crypt.smudge", "\"git-crypt\" smudge"]);
+    repo.git(&["config", "filter.git-crypt.clean", "\"git-crypt\" clean"]);
+    repo.git(&["config", "filter.git-crypt.required", "true"]);
+    let before = repo.snapshot();
+    assert_healthy(&repo, HEALTHY);
+    assert_doctor(&doctor(&repo, &["--fix"]), 0, HEALTHY);
+    assert!(before == repo.snapshot(), "git-crypt's config unchanged");
 }
