@@ -749,3 +749,76 @@ fn git_crypts_own_driver_is_left_alone() {
     assert_doctor(&doctor(&repo, &["--fix"]), 0, HEALTHY);
     assert!(before == repo.snapshot(), "git-crypt's config unchanged");
 }
+
+/// A driver that runs this binary with the wrong key name (a hand-copied
+/// config section) would encrypt with another key.
+#[test]
+fn a_driver_command_with_the_wrong_arguments_is_reset() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    repo.secret_ok(&["init", "-k", "prod"]);
+    let default_process = repo.git(&["config", "filter.git-secret.process"]);
+    let wrong = default_process.trim_end();
+    repo.git(&["config", "filter.git-secret-prod.process", wrong]);
+    let right = format!("'{}' filter-process -k prod", exe());
+    let out = doctor(&repo, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "problem: filter.git-secret-prod.process is {wrong:?}, not {right:?}; \
+             fix: git-secret doctor --fix resets it\n\
+             note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n\
+             note: key 'prod' is unlocked: no file is marked filter=git-secret-prod\n\
+             doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+        ),
+    );
+    let out = doctor(&repo, &["--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        repo.git(&["config", "filter.git-secret-prod.process"]),
+        format!("{right}\n")
+    );
+}
+
+/// After `install`, a fresh clone has the drivers (from the global config)
+/// but no hook: only the hook is missing, and --fix writes no driver into
+/// the clone's own config.
+#[test]
+fn after_install_a_fresh_clone_only_lacks_the_hook() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let out = sandbox
+        .command(BIN, sandbox.path())
+        .arg("install")
+        .output()
+        .unwrap();
+    assert_success(&out, "install");
+    let clone = sandbox.clone_repo(&repo, "fresh");
+    let hook = git_dir(&clone).join("hooks/pre-commit");
+    let locked =
+        "note: key 'default' is locked (not held here): 1 marked file(s) stay ciphertext; \
+                  to decrypt them: git-secret unlock KEYFILE (to read one: git-secret view PATH)\n";
+    let out = doctor(&clone, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "{locked}problem: no pre-commit hook refuses plaintext at marked paths ({} is missing); \
+             fix: git-secret doctor --fix installs it\n\
+             doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n",
+            hook.display()
+        ),
+    );
+    let config = clone.git(&["config", "--local", "--list"]);
+    let out = doctor(&clone, &["--fix"]);
+    assert_doctor(
+        &out,
+        0,
+        &format!(
+            "fixed: installed the pre-commit hook {}\n{LOCKED}",
+            hook.display()
+        ),
+    );
+    assert_eq!(clone.git(&["config", "--local", "--list"]), config);
+}
