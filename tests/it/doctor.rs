@@ -692,6 +692,14 @@ fn a_foreign_hook_is_chained_after_the_check() {
     let out = repo.secret(&["doctor", "--fix"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
+        stderr(&out),
+        format!(
+            "Kept your existing pre-commit hook; it now runs after git-secret's check ({}).\n",
+            hook.with_file_name("pre-commit.git-secret-chained")
+                .display()
+        )
+    );
+    assert_eq!(
         stdout(&out),
         format!(
             "fixed: installed the pre-commit hook {}\n{HEALTHY}",
