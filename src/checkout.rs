@@ -48,7 +48,7 @@ pub struct Transaction {
 /// git holds this work tree's `index.lock`.
 pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
     use rustix::fs::{flock, FlockOperation};
-    let path = repo.common_dir().join("git-secret.lock");
+    let path = lock_path(repo);
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -73,8 +73,39 @@ pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
     Ok(Transaction { _lock: lock })
 }
 
+/// Takes the lock [`begin`] takes, without waiting: None while another
+/// command holds it (then what it left may still be in use). Held until the
+/// returned guard drops.
+pub fn try_lock(repo: &Repo) -> Result<Option<Transaction>> {
+    use rustix::fs::{flock, FlockOperation};
+    let path = lock_path(repo);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(flock(&lock, FlockOperation::NonBlockingLockExclusive)
+        .ok()
+        .map(|()| Transaction { _lock: lock }))
+}
+
+/// Whether a command holds the lock now (without creating the lock file).
+pub fn busy(repo: &Repo) -> bool {
+    use rustix::fs::{flock, FlockOperation};
+    match File::open(lock_path(repo)) {
+        // The lock is released as soon as `file` drops.
+        Ok(file) => flock(&file, FlockOperation::NonBlockingLockExclusive).is_err(),
+        Err(_) => false,
+    }
+}
+
+fn lock_path(repo: &Repo) -> PathBuf {
+    repo.common_dir().join("git-secret.lock")
+}
+
 /// Where temp files are written before they are renamed into the work tree.
-fn temp_dir(repo: &Repo) -> PathBuf {
+pub fn temp_dir(repo: &Repo) -> PathBuf {
     repo.git_dir().join("git-secret-tmp")
 }
 
@@ -237,6 +268,12 @@ fn temp_path(private: &Path, target: &Path, n: usize) -> PathBuf {
     if same_file_system(private, target.parent().unwrap_or(Path::new("."))) {
         return private.join(n.to_string());
     }
+    beside(target)
+}
+
+/// `.NAME.git-secret-tmp` beside `target`: the temp file of a rewrite
+/// across file systems.
+pub fn beside(target: &Path) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -66,6 +66,13 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the plaintext of marked files, also in a locked clone; nothing is written to disk
     View(ViewArgs),
+    /// Check the setup (drivers, attributes, keys, modes, hooks, leftovers) and name each problem with its fix
+    ///
+    /// One line per finding on standard output: `problem: …; fix: …`, or
+    /// `note: …` for what is no problem (a locked key). Exit 1 while a problem
+    /// remains. With --fix, does what is safe (drivers, modes, leftovers of
+    /// killed commands, the hook), says so in `fixed: …` lines, and checks again.
+    Doctor(DoctorArgs),
     /// Configure the default driver in your global git config: every clone starts in locked mode
     Install,
     /// Remove what `install` wrote to your global git config
@@ -235,6 +242,13 @@ pub struct ViewArgs {
     /// A key file to decrypt with (`-` reads standard input), besides the keys held here
     #[arg(long, value_name = "FILE")]
     pub key: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Fix what is safe to fix, then check again
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Args, Debug)]

@@ -160,22 +160,33 @@ pub fn configured_locally(repo: &Repo) -> Vec<(String, String)> {
 
 /// The program a configured command runs: its first shell word, unquoted
 /// (`'/abs/path/git-secret' filter-process` → `/abs/path/git-secret`).
-fn command_program(command: &str) -> String {
+pub fn command_program(command: &str) -> String {
+    split_command(command).0
+}
+
+/// A configured command's first shell word, unquoted, and the rest after it
+/// (`'/a b/git-secret' clean -- %f` → (`/a b/git-secret`, `clean -- %f`)).
+pub fn split_command(command: &str) -> (String, &str) {
+    let command = command.trim_start();
     let mut program = String::new();
-    let mut chars = command.trim_start().chars();
-    while let Some(c) = chars.next() {
+    let mut chars = command.char_indices();
+    let mut rest = command.len();
+    while let Some((i, c)) = chars.next() {
         match c {
-            '\'' => program.extend(chars.by_ref().take_while(|&c| c != '\'')),
-            '\\' => program.extend(chars.next()),
-            c if c.is_whitespace() => break,
+            '\'' => program.extend(chars.by_ref().map(|(_, c)| c).take_while(|&c| c != '\'')),
+            '\\' => program.extend(chars.next().map(|(_, c)| c)),
+            c if c.is_whitespace() => {
+                rest = i;
+                break;
+            }
             c => program.push(c),
         }
     }
-    program
+    (program, command[rest..].trim_start())
 }
 
 /// Whether `program` is this very binary (symlinks resolved).
-fn is_this_binary(program: &str) -> bool {
+pub fn is_this_binary(program: &str) -> bool {
     let this = std::env::current_exe().and_then(|p| p.canonicalize());
     let that = std::path::Path::new(program).canonicalize();
     matches!((this, that), (Ok(this), Ok(that)) if this == that)
@@ -243,5 +254,13 @@ mod tests {
             "/usr/bin/git-secret"
         );
         assert_eq!(command_program("git-secret"), "git-secret");
+        assert_eq!(
+            super::split_command("'/a b/git-secret' clean -k x -- %f"),
+            ("/a b/git-secret".to_owned(), "clean -k x -- %f")
+        );
+        assert_eq!(
+            super::split_command("git-secret"),
+            ("git-secret".to_owned(), "")
+        );
     }
 }

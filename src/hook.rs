@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 /// Marks the hook as ours, so reinstalling updates it in place.
 const MARKER: &str = "# installed by git-secret";
 const CHAINED_SUFFIX: &str = ".git-secret-chained";
+const TEMP_NAME: &str = ".pre-commit.git-secret-tmp";
 /// The line to add to a hook git-secret does not write itself.
 pub const HOOK_LINE: &str = "git-secret check --staged || exit 1";
 
@@ -119,7 +120,7 @@ pub fn install(repo: &Repo, reporter: &Reporter) -> Result<Option<PathBuf>> {
 /// Writes `target` (mode 0755) through a new temp file beside it, then a
 /// rename: a symlink at either name is replaced, never written through.
 fn write_by_rename(target: &Path, content: &[u8]) -> Result<()> {
-    let temp = target.with_file_name(".pre-commit.git-secret-tmp");
+    let temp = target.with_file_name(TEMP_NAME);
     crate::files::remove_if_exists(&temp)
         .with_context(|| format!("cannot remove {}", temp.display()))?;
     let result = (|| -> Result<()> {
@@ -150,4 +151,75 @@ pub fn install_or_warn(repo: &Repo, reporter: &Reporter) {
     if let Err(e) = install(repo, reporter) {
         reporter.warn(format_args!("could not install the pre-commit hook: {e:#}"));
     }
+}
+
+/// The pre-commit hook as it is now (for `doctor`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum HookState {
+    /// Ours and running this binary, or a hook of the user's that runs the check.
+    Installed,
+    /// No hook at this path.
+    Missing(PathBuf),
+    /// Ours, but it runs `program`, which is missing or another binary.
+    Stale { hook: PathBuf, program: String },
+    /// Someone else's hook without the check; `install` chains it after ours.
+    Foreign(PathBuf),
+    /// Someone else's hook without the check, and a chained hook exists
+    /// already, so `install` changes neither: the user adds [`HOOK_LINE`].
+    ForeignChained(PathBuf),
+    /// `core.hooksPath` points into the work tree and the hook there lacks
+    /// the check: the user adds [`HOOK_LINE`] (nothing is written there).
+    InWorkTree(PathBuf),
+}
+
+/// Reads the pre-commit hook (never through a symlink for ours) and says
+/// whether it guards commits.
+pub fn inspect(repo: &Repo) -> Result<HookState> {
+    let dir = hooks_dir(repo)?;
+    let hook = dir.join("pre-commit");
+    let text = match fs::symlink_metadata(&hook) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(if in_work_tree(repo, &dir) {
+                HookState::InWorkTree(hook)
+            } else {
+                HookState::Missing(hook)
+            });
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", hook.display())),
+        // A link is someone else's (ours is a regular file); what it runs is theirs too.
+        Ok(_) => fs::read_to_string(&hook).unwrap_or_default(),
+    };
+    let ours =
+        fs::symlink_metadata(&hook).is_ok_and(|m| m.file_type().is_file()) && text.contains(MARKER);
+    if ours {
+        let program = text
+            .lines()
+            .find(|l| l.ends_with(" check --staged || exit 1"))
+            .map(crate::drivers::command_program)
+            .unwrap_or_default();
+        return Ok(if crate::drivers::is_this_binary(&program) {
+            HookState::Installed
+        } else {
+            HookState::Stale { hook, program }
+        });
+    }
+    if text.contains("check --staged") {
+        return Ok(HookState::Installed);
+    }
+    Ok(if in_work_tree(repo, &dir) {
+        HookState::InWorkTree(hook)
+    } else if dir
+        .join(format!("pre-commit{CHAINED_SUFFIX}"))
+        .symlink_metadata()
+        .is_ok()
+    {
+        HookState::ForeignChained(hook)
+    } else {
+        HookState::Foreign(hook)
+    })
+}
+
+/// The temp file [`install`] writes before its rename (left by a kill).
+pub fn temp_file(repo: &Repo) -> Result<PathBuf> {
+    Ok(hooks_dir(repo)?.join(TEMP_NAME))
 }

@@ -5,6 +5,7 @@ mod attacks_keys;
 mod attacks_marking;
 mod attacks_recipients;
 mod deploy;
+mod doctor;
 mod faults;
 #[path = "../../fuzz/bodies.rs"]
 mod fuzzing;
