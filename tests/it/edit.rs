@@ -104,7 +104,8 @@ fn edit_in_a_locked_clone_stages_the_ciphertext_clean_would_store() {
         "visual.sh",
         &format!(
             "stat -c '%a' \"$(dirname \"$1\")\" \"$1\" > {log}\necho \"$1\" >> {log}\n\
-             cat \"$1\" >> {log}\nprintf 'API_TOKEN=s3cr3t-bravo\\n' > \"$1\"",
+             cat \"$1\" >> {log}\nprintf 'API_TOKEN=s3cr3t-bravo\\n' > \"$1\"\n\
+             cp \"$1\" \"$(dirname \"$1\")/.a.env.swp\"",
             log = log.display()
         ),
     );
@@ -303,6 +304,7 @@ fn edit_refuses_unmarked_outside_and_directory_paths() {
     fs::write(sandbox.path().join("outside.env"), "X=1\n").unwrap();
     let marker = sandbox.path().join("editor-ran");
     let script = editor(&sandbox, "mark.sh", &format!("touch {}", marker.display()));
+    std::os::unix::fs::symlink("a.env", s.clone.dir.join("secrets/link.env")).unwrap();
     let before = s.clone.snapshot();
     let key = s.key.to_str().unwrap();
     for (path, message) in [
@@ -316,6 +318,10 @@ fn edit_refuses_unmarked_outside_and_directory_paths() {
             "../outside.env is outside the repository; edit changes only marked files of this work tree",
         ),
         ("secrets", "secrets is a directory; edit takes one marked file"),
+        (
+            "secrets/link.env",
+            "secrets/link.env is a symbolic link; git stores a link as its target, never encrypted",
+        ),
     ] {
         let out = edit(&s.clone, &script, &["--key", key, path]).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{path}");
@@ -398,8 +404,8 @@ fn interrupted(signal: &str, status: i32) {
         &sandbox,
         "sleepy.sh",
         &format!(
-            "printf 'API_TOKEN=half-typed\\n' > \"$1\"\ntouch {}\nsleep 60",
-            marker.display()
+            "printf 'API_TOKEN=half-typed\\n' > \"$1\"\necho $$ > {m}.tmp\nmv {m}.tmp {m}\nexec sleep 60",
+            m = marker.display()
         ),
     );
     let before = s.clone.snapshot();
@@ -449,6 +455,18 @@ fn interrupted(signal: &str, status: i32) {
         before == s.clone.snapshot(),
         "an interrupted edit changed the clone"
     );
+    // The editor itself (a grandchild: sh -c runs the script) is stopped
+    // too, so it cannot save the plaintext after the wipe.
+    let pid = fs::read_to_string(&marker).unwrap();
+    let proc = PathBuf::from(format!("/proc/{}/stat", pid.trim()));
+    let gone = Instant::now();
+    while fs::read_to_string(&proc).is_ok_and(|stat| !stat.contains(") Z ")) {
+        assert!(
+            gone.elapsed() < Duration::from_secs(10),
+            "the editor is still running after edit exited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]
@@ -459,4 +477,9 @@ fn edit_interrupted_by_sigterm_wipes_the_plaintext_and_changes_nothing() {
 #[test]
 fn edit_interrupted_by_sigint_wipes_the_plaintext_and_changes_nothing() {
     interrupted("INT", 130);
+}
+
+#[test]
+fn edit_interrupted_by_sighup_wipes_the_plaintext_and_changes_nothing() {
+    interrupted("HUP", 129);
 }
