@@ -179,9 +179,9 @@ fn resolve(repo: &Repo, arg: &OsStr) -> Result<GitPath> {
             "{shown} is outside the repository; edit changes only marked files of this work tree"
         );
     };
-    let parent = parent
-        .canonicalize()
-        .with_context(|| format!("cannot edit {shown}: its directory does not exist"))?;
+    let Ok(parent) = parent.canonicalize() else {
+        bail!("cannot edit {shown}: its directory does not exist");
+    };
     match parent.strip_prefix(&top) {
         Ok(dir) => Ok(GitPath::from(dir.join(name).as_os_str())),
         Err(_) => bail!(

@@ -319,6 +319,10 @@ fn edit_refuses_unmarked_outside_and_directory_paths() {
         ),
         ("secrets", "secrets is a directory; edit takes one marked file"),
         (
+            "secrets/none/x.env",
+            "cannot edit secrets/none/x.env: its directory does not exist",
+        ),
+        (
             "secrets/link.env",
             "secrets/link.env is a symbolic link; git stores a link as its target, never encrypted",
         ),
@@ -482,4 +486,27 @@ fn edit_interrupted_by_sigint_wipes_the_plaintext_and_changes_nothing() {
 #[test]
 fn edit_interrupted_by_sighup_wipes_the_plaintext_and_changes_nothing() {
     interrupted("HUP", 129);
+}
+
+#[test]
+fn edit_reads_the_key_from_standard_input() {
+    let sandbox = Sandbox::new();
+    let s = setup(&sandbox);
+    let script = editor(
+        &sandbox,
+        "stdin.sh",
+        "printf 'API_TOKEN=s3cr3t-bravo\\n' > \"$1\"",
+    );
+    let text = fs::read(&s.key).unwrap();
+    let out = run_with_stdin(
+        &mut edit(&s.clone, &script, &["--key", "-", "secrets/a.env"]),
+        &text,
+    );
+    assert_success(&out, "edit --key -");
+    assert_eq!(s.clone.status(), "M  secrets/a.env\n");
+    let out = s
+        .clone
+        .secret_stdin(&["view", "--key", "-", "secrets/a.env"], &text);
+    assert_eq!(stdout(&out).as_bytes(), NEW);
+    assert_eq!(leftovers(&sandbox), Vec::<PathBuf>::new());
 }
