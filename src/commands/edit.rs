@@ -49,6 +49,23 @@ pub fn run(session: &Session, args: &EditArgs) -> Result<ExitCode> {
              files (edit others with your editor)"
         );
     };
+    let unmerged = repo.run_git_os(
+        &[
+            OsStr::new("--literal-pathspecs"),
+            OsStr::new("ls-files"),
+            OsStr::new("-u"),
+            OsStr::new("--"),
+            path.as_os_str(),
+        ],
+        None,
+    )?;
+    if !unmerged.is_empty() {
+        // Staging the edit would silently resolve the conflict.
+        bail!(
+            "{path} has an unresolved merge conflict; resolve it first (`git-secret unlock`, or \
+             `git checkout --ours -- {path}` / `--theirs`)"
+        );
+    }
     let file = path.in_tree(repo.top());
     let data = read_if_exists(&file).with_context(|| format!("cannot read {path}"))?;
     let editor = editor();

@@ -510,3 +510,44 @@ fn edit_reads_the_key_from_standard_input() {
     assert_eq!(stdout(&out).as_bytes(), NEW);
     assert_eq!(leftovers(&sandbox), Vec::<PathBuf>::new());
 }
+
+#[test]
+fn edit_refuses_a_file_with_an_unresolved_conflict() {
+    let sandbox = Sandbox::new();
+    let s = setup(&sandbox);
+    let blob = s.clone.git(&["rev-parse", ":secrets/a.env"]);
+    // Drop stage 0, then stage 1, 2 and 3 (as a merge leaves a conflict).
+    let mut stages = format!("0 {}\tsecrets/a.env\n", "0".repeat(40));
+    for n in 1..=3 {
+        stages.push_str(&format!("100644 {} {n}\tsecrets/a.env\n", blob.trim()));
+    }
+    let out = s
+        .clone
+        .git_stdin(&["update-index", "--index-info"], stages.as_bytes());
+    assert_success(&out, "update-index --index-info");
+    assert!(
+        !s.clone.git(&["ls-files", "-u"]).is_empty(),
+        "a conflict is staged"
+    );
+    let marker = sandbox.path().join("editor-ran");
+    let script = editor(&sandbox, "mark.sh", &format!("touch {}", marker.display()));
+    let before = s.clone.snapshot();
+    let out = edit(
+        &s.clone,
+        &script,
+        &["--key", s.key.to_str().unwrap(), "secrets/a.env"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: secrets/a.env has an unresolved merge conflict; resolve it first \
+         (`git-secret unlock`, or `git checkout --ours -- secrets/a.env` / `--theirs`)\n"
+    );
+    assert!(!marker.exists(), "the editor must not start");
+    assert!(
+        before == s.clone.snapshot(),
+        "a refused edit changed the clone"
+    );
+}
