@@ -89,6 +89,19 @@ pub fn run(session: &Session, args: &EditArgs) -> Result<ExitCode> {
         Some(data) => Zeroizing::new(open(data, &keyring, &path.to_string())?),
         None => Zeroizing::new(Vec::new()),
     };
+    // As the clean filter does, never move a file to another key name.
+    let header = data
+        .as_deref()
+        .and_then(|d| Header::parse(&d[..d.len().min(HEADER_LEN)]).ok().flatten());
+    if let Some(key) = header.and_then(|h| keyring.find(&h.key_id)) {
+        if key.name() != name {
+            bail!(
+                "{path} is encrypted with key '{}' but .gitattributes marks it for key '{name}'; \
+                 edit does not move a file to another key (a changed .gitattributes line?)",
+                key.name()
+            );
+        }
+    }
     let used = ids_in_use(repo, &name)?;
     // The newest generation of this repository's key: a key file of another
     // repository with the same key name must not encrypt here.

@@ -551,3 +551,49 @@ fn edit_refuses_a_file_with_an_unresolved_conflict() {
         "a refused edit changed the clone"
     );
 }
+
+#[test]
+fn edit_refuses_to_move_a_file_to_another_key_name() {
+    let sandbox = Sandbox::new();
+    let s = setup(&sandbox);
+    // Both keys held: without the check, the prod key would re-encrypt it.
+    s.origin.secret_ok(&["init", "-k", "prod"]);
+    let marks = "secrets/** filter=git-secret diff=git-secret merge=git-secret -text\n\
+                 prod/** filter=git-secret-prod diff=git-secret-prod merge=git-secret-prod -text\n\
+                 .gitattributes !filter !diff !merge\n";
+    s.origin.write(".gitattributes", marks);
+    s.origin.write("prod/p.env", "P=1\n");
+    s.origin.git(&["add", "."]);
+    s.origin.git(&["commit", "-q", "-m", "prod"]);
+    let both = s.origin.keep_key();
+    fs::set_permissions(&both, fs::Permissions::from_mode(0o600)).unwrap();
+    let clone = sandbox.clone_repo(&s.origin, "two-keys");
+    clone.write(
+        ".gitattributes",
+        marks.replace(
+            "secrets/** filter=git-secret ",
+            "secrets/** filter=git-secret-prod ",
+        ),
+    );
+    let marker = sandbox.path().join("editor-ran");
+    let script = editor(&sandbox, "mark.sh", &format!("touch {}", marker.display()));
+    let before = clone.snapshot();
+    let out = edit(
+        &clone,
+        &script,
+        &["--key", both.to_str().unwrap(), "secrets/a.env"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: secrets/a.env is encrypted with key 'default' but .gitattributes marks \
+         it for key 'prod'; edit does not move a file to another key (a changed .gitattributes line?)\n"
+    );
+    assert!(!marker.exists(), "the editor must not start");
+    assert!(
+        before == clone.snapshot(),
+        "a refused edit changed the clone"
+    );
+}
