@@ -66,6 +66,15 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the plaintext of marked files, also in a locked clone; nothing is written to disk
     View(ViewArgs),
+    /// Edit one marked file, also in a locked clone: decrypted into a private temp
+    /// file for $VISUAL/$EDITOR (else vi), then encrypted back and staged
+    ///
+    /// The temp dir is made in $GIT_SECRET_TMPDIR if set, else /dev/shm (RAM),
+    /// else $XDG_RUNTIME_DIR, else the system temp dir; the file is wiped and
+    /// removed afterwards, also when the editor fails or on Ctrl-C/SIGTERM.
+    /// A marked path that does not exist yet is created. In an unlocked clone
+    /// the editor gets the work-tree file itself.
+    Edit(EditArgs),
     /// Check the setup (drivers, attributes, keys, modes, hooks, leftovers) and name each problem with its fix
     ///
     /// One line per finding on standard output: `problem: …; fix: …`, or
@@ -249,6 +258,16 @@ pub struct DoctorArgs {
     /// Fix what is safe to fix, then check again
     #[arg(long)]
     pub fix: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// The marked file to edit (created if it does not exist yet)
+    #[arg(value_name = "PATH")]
+    pub path: std::ffi::OsString,
+    /// A key file to decrypt and encrypt with (`-` reads standard input), besides the keys held here
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
 }
 
 #[derive(Args, Debug)]

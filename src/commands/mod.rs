@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod doctor;
+pub mod edit;
 pub mod export_key;
 pub mod import_git_crypt;
 pub mod init;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli, session: Session) -> Result<ExitCode> {
         Command::Status(args) => status::run(s, &args),
         Command::View(args) => view::run(s, &args),
         Command::Doctor(args) => doctor::run(s, &args),
+        Command::Edit(args) => edit::run(s, &args),
         Command::Install => install::install(s),
         Command::Uninstall => install::uninstall(s),
         Command::Check(args) => check::run(s, &args),

@@ -6,6 +6,7 @@ mod attacks_marking;
 mod attacks_recipients;
 mod deploy;
 mod doctor;
+mod edit;
 mod faults;
 #[path = "../../fuzz/bodies.rs"]
 mod fuzzing;
