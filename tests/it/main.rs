@@ -15,6 +15,7 @@ mod hygiene;
 mod install;
 mod keyloss;
 mod merge;
+mod plugins;
 mod process;
 mod refusals;
 mod regression;
