@@ -190,6 +190,12 @@ fn offered_without_files(
     let mut failure = None;
     let by_passphrase = passphrase_recipient(repo);
     let listed = recipients::read_list(repo.top()).unwrap_or_default();
+    if passphrase_fd.is_some() && by_passphrase.is_none() {
+        reporter.note(format_args!(
+            "git-secret: this repository has no passphrase recipient (with {}); --passphrase-fd is not used.",
+            recipients::PASSPHRASE_FILE
+        ));
+    }
     for version in versions
         .iter()
         .filter(|_| passphrase_fd.is_none() || by_passphrase.is_none())
@@ -336,7 +342,11 @@ fn restore_arrived_own_files(repo: &Repo, reporter: &Reporter) {
             .filter(|id| !id.is_empty())
     };
     let mut restored = Vec::new();
-    for path in [recipients::LIST, recipients::WRAPPED] {
+    for path in [
+        recipients::LIST,
+        recipients::WRAPPED,
+        recipients::PASSPHRASE_FILE,
+    ] {
         let upstream = blob_id(&[
             "rev-parse",
             "-q",

@@ -415,6 +415,10 @@ fn a_passphrase_recipient_through_a_file_descriptor() {
 
     let out = with_fd3(&bob, "unlock --no-ring", &good);
     assert_success(&out, "unlock with the passphrase");
+    assert!(
+        !contains(&out.stderr, b"correct horse"),
+        "the passphrase is never shown"
+    );
     assert_eq!(bob.read("secrets/app.env"), b"TOKEN=shared\n");
     assert_eq!(bob.status(), "");
 }
@@ -471,12 +475,18 @@ fn remove_user_passphrase_deletes_the_sealed_identity_and_keeps_the_others() {
 /// twice for add-user, once for unlock.
 #[test]
 fn passphrase_on_a_terminal() {
-    if Command::new("script").arg("--version").output().is_err() {
-        eprintln!("skipped: no `script` command for a pseudo-terminal");
-        return;
-    }
     let sandbox = Sandbox::new();
     let alice = alice(&sandbox);
+    let before = alice.snapshot();
+    let mismatch = on_terminal(&alice, "add-user --passphrase", "one\ntwo\n");
+    assert_eq!(mismatch.status.code(), Some(1), "{}", stdout(&mismatch));
+    assert!(
+        stdout(&mismatch)
+            .contains("git-secret: error: the two passphrases differ. Nothing was changed"),
+        "{}",
+        stdout(&mismatch)
+    );
+    assert_eq!(alice.snapshot(), before);
     let out = on_terminal(
         &alice,
         "add-user --passphrase",
@@ -490,8 +500,6 @@ fn passphrase_on_a_terminal() {
         "{text}"
     );
     alice.git(&["commit", "-qm", "passphrase"]);
-    let mismatch = on_terminal(&alice, "add-user --passphrase", "one\ntwo\n");
-    assert_eq!(mismatch.status.code(), Some(1));
 
     let bob = sandbox.clone_repo(&alice, "bob");
     // The passphrase, then yes to trusting the keys on first use.
@@ -501,7 +509,7 @@ fn passphrase_on_a_terminal() {
     assert_eq!(bob.read("secrets/app.env"), b"TOKEN=shared\n");
 }
 
-/// Runs `git-secret ARGS` on a pseudo-terminal (`script`), typing `input`;
+/// Runs `git-secret ARGS` on a pseudo-terminal (util-linux `script`), typing `input`;
 /// the terminal's output comes back on stdout.
 fn on_terminal(repo: &Repo, args: &str, input: &str) -> Output {
     use std::io::Write;
@@ -521,4 +529,52 @@ fn on_terminal(repo: &Repo, args: &str, input: &str) -> Output {
     let out = child.wait_with_output().unwrap();
     drop(stdin);
     out
+}
+
+/// Someone who can push replaces passphrase.age with one sealed with their
+/// own passphrase: it names another key than the authenticated list's
+/// `passphrase` line, and unlock refuses it.
+#[test]
+fn a_replaced_passphrase_file_is_refused() {
+    let sandbox = Sandbox::new();
+    let alice = alice(&sandbox);
+    assert_success(
+        &alice.secret_stdin(
+            &["add-user", "--passphrase", "--passphrase-fd", "0"],
+            b"team\n",
+        ),
+        "add-user --passphrase",
+    );
+    alice.git(&["commit", "-qm", "passphrase"]);
+    let fp = fingerprint(&alice.secret_ok(&["list-users"]), "passphrase");
+    let mallory = sandbox.init_repo("mallory");
+    mallory.secret_ok(&["init"]);
+    assert_success(
+        &mallory.secret_stdin(
+            &["add-user", "--passphrase", "--passphrase-fd", "0"],
+            b"evil\n",
+        ),
+        "mallory's passphrase",
+    );
+    alice.write(
+        ".git-secret/passphrase.age",
+        mallory.read(".git-secret/passphrase.age"),
+    );
+    alice.git(&["commit", "-qam", "swap the sealed identity"]);
+
+    let bob = sandbox.clone_repo(&alice, "bob");
+    let evil = sandbox.path().join("evil.pass");
+    std::fs::write(&evil, "evil\n").unwrap();
+    let before = bob.snapshot();
+    let out = with_fd3(&bob, "unlock --no-ring", &evil);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: .git-secret/passphrase.age does not belong to the passphrase recipient {fp} \
+             listed in .git-secret/recipients.txt (someone replaced one of them). Nothing was changed; ask your \
+             team\n"
+        )
+    );
+    assert_eq!(bob.snapshot(), before);
 }
