@@ -136,42 +136,51 @@ impl Recipient {
     fn validate(&self) -> Result<()> {
         if let Some(public) = self.passphrase_key() {
             age::x25519::Recipient::from_str(public).map_err(|e| anyhow::anyhow!("{e}"))?;
-        } else if self.key.starts_with("age1") {
-            if age::x25519::Recipient::from_str(&self.key).is_err() {
-                age::plugin::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-        } else {
-            age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        } else if self.plugin().is_none() {
+            // (A plugin recipient is one age's parser accepted.)
+            self.to_age()?;
         }
         Ok(())
     }
 
     /// The age recipient to wrap keys.age for; a plugin recipient needs its
     /// plugin on PATH (refused with where to get it).
-    fn to_age(&self, reporter: &Reporter) -> Result<Box<dyn age::Recipient + Send>> {
+    fn wrap_for(&self, reporter: &Reporter) -> Result<Box<dyn age::Recipient + Send>> {
         if let Some(public) = self.passphrase_key() {
             let r = age::x25519::Recipient::from_str(public).map_err(|e| anyhow::anyhow!("{e}"))?;
             return Ok(Box::new(r));
         }
-        if self.key.starts_with("age1") {
-            if let Ok(r) = age::x25519::Recipient::from_str(&self.key) {
-                return Ok(Box::new(r));
-            }
-            let r =
-                age::plugin::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let plugin = age::plugin::RecipientPluginV1::new(
-                r.plugin(),
-                std::slice::from_ref(&r),
-                &[],
-                Prompts {
-                    reporter: *reporter,
-                },
-            )
-            .map_err(|_| self.missing_plugin())?;
-            return Ok(Box::new(plugin));
+        let Some(r) = self
+            .plugin()
+            .and_then(|_| age::plugin::Recipient::from_str(&self.key).ok())
+        else {
+            return self.to_age();
+        };
+        let prompts = Prompts {
+            reporter: *reporter,
+        };
+        match age::plugin::RecipientPluginV1::new(
+            r.plugin(),
+            std::slice::from_ref(&r),
+            &[],
+            prompts,
+        ) {
+            Ok(plugin) => Ok(Box::new(plugin)),
+            Err(age::plugin::ResolveError::MissingPlugin { .. }) => Err(self.missing_plugin()),
+            Err(e) => bail!("recipient {}: {e}", self.fingerprint()),
         }
-        let r = age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        Ok(Box::new(r))
+    }
+
+    fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>> {
+        if self.key.starts_with("age1") {
+            let r =
+                age::x25519::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok(Box::new(r))
+        } else {
+            let r =
+                age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            Ok(Box::new(r))
+        }
     }
 
     /// For a passphrase recipient, its X25519 public key.
@@ -547,7 +556,7 @@ pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) 
     let reporter = Reporter;
     let boxed: Vec<Box<dyn age::Recipient + Send>> = recipients
         .iter()
-        .map(|r| r.to_age(&reporter))
+        .map(|r| r.wrap_for(&reporter))
         .collect::<Result<_>>()?;
     let encryptor =
         age::Encryptor::with_recipients(boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
@@ -572,7 +581,7 @@ pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) 
 /// plugin is not on PATH (every re-wrap runs it).
 pub fn check_plugins(list: &[Recipient], reporter: &Reporter) -> Result<()> {
     for r in list.iter().filter(|r| r.plugin().is_some()) {
-        r.to_age(reporter)?;
+        r.wrap_for(reporter)?;
     }
     Ok(())
 }
