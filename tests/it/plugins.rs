@@ -7,34 +7,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The test plugin cargo built (`cargo test` builds the examples).
-fn plugin_exe() -> PathBuf {
-    let exe = Path::new(BIN)
-        .parent()
-        .expect("the binary has a directory")
-        .join("examples/age-plugin-gstest");
-    assert!(
-        exe.is_file(),
-        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --example age-plugin-gstest`",
-        exe.display()
-    );
-    exe
-}
-
-/// PATH with the test plugin on it as `age-plugin-gstest`.
-fn with_plugin(sandbox: &Sandbox) -> OsString {
-    let bin = sandbox.path().join("plugin-bin");
-    if !bin.exists() {
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(plugin_exe(), bin.join("age-plugin-gstest")).unwrap();
-    }
-    let mut dirs = vec![bin];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(dirs).unwrap()
-}
-
 /// PATH as the tests got it: no age-plugin-gstest there.
 fn without_plugin() -> OsString {
     std::env::var_os("PATH").unwrap_or_default()
@@ -42,7 +14,7 @@ fn without_plugin() -> OsString {
 
 /// A new plugin identity file; returns (its path, the recipient).
 fn plugin_identity(sandbox: &Sandbox, name: &str) -> (PathBuf, String) {
-    let out = Command::new(plugin_exe()).output().unwrap();
+    let out = Command::new(test_plugin_exe()).output().unwrap();
     assert_success(&out, "age-plugin-gstest (generate)");
     let text = stdout(&out);
     let recipient = text
@@ -88,7 +60,7 @@ fn fingerprint(list: &str, kind: &str) -> String {
 fn a_plugin_recipient_is_added_listed_and_unlocks_with_its_identity() {
     let sandbox = Sandbox::new();
     let alice = alice(&sandbox);
-    let path = with_plugin(&sandbox);
+    let path = sandbox.path_with_test_plugin();
     let (identity, recipient) = plugin_identity(&sandbox, "yubi.txt");
     let out = secret_env(&alice, &path, &["add-user", &recipient], &[]);
     assert_success(&out, "add-user (plugin recipient)");
@@ -166,7 +138,7 @@ fn fingerprint_of(key: &str) -> String {
 fn remove_user_rewraps_for_the_plugin_user_and_needs_the_plugin() {
     let sandbox = Sandbox::new();
     let alice = alice(&sandbox);
-    let path = with_plugin(&sandbox);
+    let path = sandbox.path_with_test_plugin();
     let (identity, recipient) = plugin_identity(&sandbox, "yubi.txt");
     let carol = age::x25519::Identity::generate().to_public().to_string();
     assert_success(
@@ -182,6 +154,12 @@ fn remove_user_rewraps_for_the_plugin_user_and_needs_the_plugin() {
     // Without the plugin, the removal (which re-wraps for the plugin user) is refused before rotating.
     let before = alice.snapshot();
     let out = secret_env(&alice, &without_plugin(), &["remove-user", &carol], &[]);
+    assert_refused(
+        &out,
+        "needs the program age-plugin-gstest, which is not on PATH",
+    );
+    assert_eq!(alice.snapshot(), before);
+    let out = secret_env(&alice, &without_plugin(), &["rotate"], &[]);
     assert_refused(
         &out,
         "needs the program age-plugin-gstest, which is not on PATH",
@@ -215,7 +193,7 @@ fn remove_user_rewraps_for_the_plugin_user_and_needs_the_plugin() {
 /// A clone of alice's repository shared with one plugin user; returns the
 /// clone and the identity file.
 fn shared_with_plugin<'s>(sandbox: &'s Sandbox, alice: &Repo) -> (Repo<'s>, OsString) {
-    let path = with_plugin(sandbox);
+    let path = sandbox.path_with_test_plugin();
     let (identity, recipient) = plugin_identity(sandbox, "yubi.txt");
     assert_success(
         &secret_env(alice, &path, &["add-user", &recipient], &[]),
@@ -256,7 +234,7 @@ fn unlock_names_a_missing_plugin_and_a_failed_one_and_changes_nothing() {
     let pin: OsString = "1234".into();
     let out = secret_env(
         &bob,
-        &with_plugin(&sandbox),
+        &sandbox.path_with_test_plugin(),
         &["unlock", "--no-ring"],
         &[
             ("GIT_SECRET_IDENTITY", &identity),
@@ -275,6 +253,37 @@ fn unlock_names_a_missing_plugin_and_a_failed_one_and_changes_nothing() {
     assert_eq!(bob.snapshot(), before);
 }
 
+/// A device that asks for its PIN gets it from the terminal, in unlock.
+#[test]
+fn unlock_asks_for_the_plugin_pin_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    let alice = alice(&sandbox);
+    let (bob, identity) = shared_with_plugin(&sandbox, &alice);
+    let env = [
+        ("PATH", sandbox.path_with_test_plugin()),
+        ("GIT_SECRET_IDENTITY", identity),
+        ("GSTEST_PLUGIN_PIN", "1234".into()),
+    ];
+    let before = bob.snapshot();
+    let out = on_terminal(&bob, "unlock --no-ring", "4321\n", &env);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("PIN entry cancelled"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(bob.snapshot(), before);
+    // The PIN, then yes to trusting the keys on first use.
+    let out = on_terminal(&bob, "unlock --no-ring", "1234\ny\n", &env);
+    assert_success(&out, "unlock with the PIN typed on the terminal");
+    assert!(
+        stdout(&out).contains("Enter the PIN of the gstest device"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(bob.read("secrets/app.env"), b"TOKEN=shared\n");
+}
+
 /// Prompts never happen inside a filter: git owns its standard streams. A
 /// locked clone whose driver is installed globally runs smudge, clean and
 /// textconv with a plugin identity at hand, and the plugin is never started;
@@ -283,7 +292,7 @@ fn unlock_names_a_missing_plugin_and_a_failed_one_and_changes_nothing() {
 fn filters_never_start_a_plugin() {
     let sandbox = Sandbox::new();
     let alice = alice(&sandbox);
-    let path = with_plugin(&sandbox);
+    let path = sandbox.path_with_test_plugin();
     let (identity, recipient) = plugin_identity(&sandbox, "yubi.txt");
     assert_success(
         &secret_env(&alice, &path, &["add-user", &recipient], &[]),
@@ -478,7 +487,7 @@ fn passphrase_on_a_terminal() {
     let sandbox = Sandbox::new();
     let alice = alice(&sandbox);
     let before = alice.snapshot();
-    let mismatch = on_terminal(&alice, "add-user --passphrase", "one\ntwo\n");
+    let mismatch = on_terminal(&alice, "add-user --passphrase", "one\ntwo\n", &[]);
     assert_eq!(mismatch.status.code(), Some(1), "{}", stdout(&mismatch));
     assert!(
         stdout(&mismatch)
@@ -491,6 +500,7 @@ fn passphrase_on_a_terminal() {
         &alice,
         "add-user --passphrase",
         "typed twice\ntyped twice\n",
+        &[],
     );
     assert_success(&out, "add-user --passphrase on a terminal");
     let text = stdout(&out);
@@ -503,7 +513,7 @@ fn passphrase_on_a_terminal() {
 
     let bob = sandbox.clone_repo(&alice, "bob");
     // The passphrase, then yes to trusting the keys on first use.
-    let out = on_terminal(&bob, "unlock --no-ring", "typed twice\ny\n");
+    let out = on_terminal(&bob, "unlock --no-ring", "typed twice\ny\n", &[]);
     assert_success(&out, "unlock on a terminal");
     assert!(stdout(&out).contains("Passphrase of this repository's passphrase recipient"));
     assert_eq!(bob.read("secrets/app.env"), b"TOKEN=shared\n");
@@ -511,11 +521,11 @@ fn passphrase_on_a_terminal() {
 
 /// Runs `git-secret ARGS` on a pseudo-terminal (util-linux `script`), typing `input`;
 /// the terminal's output comes back on stdout.
-fn on_terminal(repo: &Repo, args: &str, input: &str) -> Output {
+fn on_terminal(repo: &Repo, args: &str, input: &str, env: &[(&str, OsString)]) -> Output {
     use std::io::Write;
-    let mut child = repo
-        .sandbox
-        .command("script", &repo.dir)
+    let mut cmd = repo.sandbox.command("script", &repo.dir);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd
         .env("SHELL", "/bin/sh")
         .args(["-qec", &format!("{BIN} {args}"), "/dev/null"])
         .stdin(Stdio::piped())
