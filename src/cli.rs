@@ -102,9 +102,10 @@ pub struct UnlockArgs {
     /// Do not save the keys in your personal key ring
     #[arg(long)]
     pub no_ring: bool,
-    /// When no identity opens .git-secret/keys.age, read the passphrase of the
-    /// repository's passphrase recipient from this open file descriptor (its
-    /// first line) instead of asking on the terminal
+    /// Read the passphrase of the repository's passphrase recipient from this
+    /// open file descriptor (its first line) instead of your identities opening
+    /// .git-secret/keys.age. Without it, the passphrase is asked on a terminal
+    /// when no identity opens the file
     #[arg(long, value_name = "FD")]
     pub passphrase_fd: Option<u32>,
 }

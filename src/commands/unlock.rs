@@ -192,7 +192,7 @@ fn offered_without_files(
     let listed = recipients::read_list(repo.top()).unwrap_or_default();
     if passphrase_fd.is_some() && by_passphrase.is_none() {
         reporter.note(format_args!(
-            "git-secret: this repository has no passphrase recipient (with {}); --passphrase-fd is not used.",
+            "git-secret: --passphrase-fd is not used: this repository lists no passphrase recipient with its {}.",
             recipients::PASSPHRASE_FILE
         ));
     }
