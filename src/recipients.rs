@@ -1007,6 +1007,31 @@ mod tests {
         assert!(!ssh.same_key(&Recipient::parse(&other).unwrap()));
     }
 
+    /// Plugin and passphrase recipients parse, name their kind and keep their
+    /// line; a passphrase recipient is not the age key it wraps for.
+    #[test]
+    fn plugin_and_passphrase_recipients_have_their_kind() {
+        let hrp = bech32::Hrp::parse("age1yubikey").unwrap();
+        let yubikey = bech32::encode::<bech32::Bech32>(hrp, &[2u8; 33]).unwrap();
+        let r = Recipient::parse_line(&format!("{yubikey} # bob's key")).unwrap();
+        assert_eq!(
+            (r.kind(), r.plugin()),
+            ("plugin yubikey".to_owned(), Some("yubikey".to_owned()))
+        );
+        assert_eq!(r.line(), format!("{yubikey} # bob's key"));
+        let age_key = age::x25519::Identity::generate().to_public().to_string();
+        let p = Recipient::parse_line(&format!("passphrase   {age_key}")).unwrap();
+        assert_eq!(
+            (p.kind(), p.line()),
+            ("passphrase".to_owned(), format!("passphrase {age_key}"))
+        );
+        assert!(p.is_passphrase() && p.plugin().is_none());
+        let plain = Recipient::parse_line(&age_key).unwrap();
+        assert_eq!(plain.kind(), "age");
+        assert!(!p.same_key(&plain) && !plain.same_key(&p));
+        assert!(Recipient::parse_line("passphrase age1notakey").is_err());
+    }
+
     #[test]
     fn escape_shows_control_characters() {
         assert_eq!(
