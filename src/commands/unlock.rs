@@ -214,8 +214,7 @@ fn offered_without_files(
         }
     }
     if opened.is_empty() && !covered {
-        if let Some(passphrase_user) = &by_passphrase {
-            let listed = passphrase_user;
+        if let Some(listed) = &by_passphrase {
             let prompt = format!(
                 "Passphrase of this repository's passphrase recipient ({}):",
                 listed.fingerprint()

@@ -138,6 +138,8 @@ pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
             }
             // Checked before asking: no passphrase typed for a refusal.
             key_file(session, &list)?;
+            check_changes(session, &list, None, args.accept_recipients)?;
+            recipients::check_plugins(&list, session.reporter())?;
             let passphrase = crate::passphrase::new(args.passphrase_fd)?;
             let (recipient, bytes) = recipients::new_passphrase_recipient(passphrase, "")?;
             sealed = Some(bytes);

@@ -450,6 +450,25 @@ fn add_user_passphrase_refusals_change_nothing() {
         "git-secret: error: the passphrase on file descriptor 0 is empty\n"
     );
     assert_eq!(alice.snapshot(), before);
+
+    // A list someone edited is refused before any passphrase is asked for.
+    let carol = age::x25519::Identity::generate().to_public().to_string();
+    alice.secret_ok(&["add-user", &carol]);
+    alice.git(&["commit", "-qm", "carol"]);
+    let mallory = age::x25519::Identity::generate().to_public().to_string();
+    let list = String::from_utf8(alice.read(".git-secret/recipients.txt")).unwrap();
+    alice.write(
+        ".git-secret/recipients.txt",
+        list.replacen(&carol, &format!("{carol}\n{mallory}"), 1),
+    );
+    let before = alice.snapshot();
+    let out = alice.secret(&["add-user", "--passphrase"]);
+    assert_refused(
+        &out,
+        ".git-secret/recipients.txt differs from the authenticated recipient list",
+    );
+    assert!(!stderr(&out).contains("no terminal"), "{}", stderr(&out));
+    assert_eq!(alice.snapshot(), before);
 }
 
 #[test]
