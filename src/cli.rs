@@ -118,6 +118,12 @@ pub struct UnlockArgs {
     /// Do not save the keys in your personal key ring
     #[arg(long)]
     pub no_ring: bool,
+    /// Read the passphrase of the repository's passphrase recipient from this
+    /// open file descriptor (its first line) instead of your identities opening
+    /// .git-secret/keys.age. Without it, the passphrase is asked on a terminal
+    /// when no identity opens the file
+    #[arg(long, value_name = "FD")]
+    pub passphrase_fd: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -164,8 +170,18 @@ pub struct ImportGitCryptArgs {
 
 #[derive(Args, Debug)]
 pub struct AddUserArgs {
-    /// An age public key (age1…), an SSH ed25519/RSA public key, or a file holding one
-    pub recipient: String,
+    /// An age public key (age1…), a plugin recipient (age1yubikey1…, age1se1…,
+    /// age1tpm1…: age-plugin-NAME must be on PATH), an SSH ed25519/RSA public
+    /// key, or a file holding one
+    #[arg(required_unless_present = "passphrase")]
+    pub recipient: Option<String>,
+    /// Add a passphrase recipient instead: whoever knows the passphrase can
+    /// unlock. Asked twice on the terminal, or read from --passphrase-fd
+    #[arg(long, conflicts_with = "recipient")]
+    pub passphrase: bool,
+    /// Read the passphrase from this open file descriptor (its first line), for scripts
+    #[arg(long, value_name = "FD", requires = "passphrase")]
+    pub passphrase_fd: Option<u32>,
     /// Accept every difference between .git-secret/recipients.txt and the
     /// authenticated list (check them first: `git-secret list-users`)
     #[arg(long)]

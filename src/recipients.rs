@@ -7,8 +7,16 @@
 //!   encrypted to all of them (ASCII-armored age).
 //!
 //! `unlock` with no argument decrypts `keys.age` with the user's age identity
-//! (`$GIT_SECRET_IDENTITY`, or `<config dir>/git-secret/identity.txt`) or SSH
-//! private key (`~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
+//! (`$GIT_SECRET_IDENTITY`, or `<config dir>/git-secret/identity.txt`; plugin
+//! identities `AGE-PLUGIN-…` included) or SSH private key (`~/.ssh/id_ed25519`,
+//! `~/.ssh/id_rsa`).
+//!
+//! Plugin recipients (`age1yubikey1…`) are wrapped for by running
+//! `age-plugin-NAME` from PATH. A passphrase recipient is an age X25519 key of
+//! its own (`passphrase age1…` in the list, so keys.age stays one file for
+//! every recipient and re-wraps need no passphrase) whose identity is kept in
+//! `.git-secret/passphrase.age`, encrypted with the passphrase (scrypt: age
+//! requires that stanza to be alone in its file).
 
 use crate::crypto::KeyId;
 use crate::keyring::Keyring;
@@ -24,6 +32,10 @@ use zeroize::Zeroizing;
 pub const DIR: &str = ".git-secret";
 pub const LIST: &str = ".git-secret/recipients.txt";
 pub const WRAPPED: &str = ".git-secret/keys.age";
+/// The passphrase recipient's identity, encrypted with the passphrase.
+pub const PASSPHRASE_FILE: &str = ".git-secret/passphrase.age";
+/// The first word of the passphrase recipient's line.
+pub const PASSPHRASE: &str = "passphrase";
 /// Lines of recipients.txt that start with this hold its authenticated
 /// copy: what add-user, remove-user and rotate last wrote, with a tag made
 /// with the repository's key (comments to older versions, which ignore them).
@@ -89,7 +101,12 @@ impl Recipient {
             Some((key, comment)) => (key.trim().to_owned(), comment.trim().to_owned()),
             None => (text.clone(), String::new()),
         };
-        let recipient = if key.starts_with("ssh-") {
+        let recipient = if let Some(public) = key.strip_prefix("passphrase ") {
+            Recipient {
+                key: format!("{PASSPHRASE} {}", public.trim()),
+                comment,
+            }
+        } else if key.starts_with("ssh-") {
             // Keep "type base64"; the third word of an SSH public key is its comment.
             let mut words = key.split_whitespace();
             let (kind, data) = (
@@ -109,10 +126,49 @@ impl Recipient {
         } else {
             Recipient { key, comment }
         };
-        recipient.to_age().with_context(|| {
+        recipient.validate().with_context(|| {
             format!("{arg} is not an age public key (age1…) or an SSH ed25519/RSA public key (or a file holding one)")
         })?;
         Ok(recipient)
+    }
+
+    /// Parses the key text, without running any plugin.
+    fn validate(&self) -> Result<()> {
+        if let Some(public) = self.passphrase_key() {
+            age::x25519::Recipient::from_str(public).map_err(|e| anyhow::anyhow!("{e}"))?;
+        } else if self.plugin().is_none() {
+            // (A plugin recipient is one age's parser accepted.)
+            self.to_age()?;
+        }
+        Ok(())
+    }
+
+    /// The age recipient to wrap keys.age for; a plugin recipient needs its
+    /// plugin on PATH (refused with where to get it).
+    fn wrap_for(&self, reporter: &Reporter) -> Result<Box<dyn age::Recipient + Send>> {
+        if let Some(public) = self.passphrase_key() {
+            let r = age::x25519::Recipient::from_str(public).map_err(|e| anyhow::anyhow!("{e}"))?;
+            return Ok(Box::new(r));
+        }
+        let Some(r) = self
+            .plugin()
+            .and_then(|_| age::plugin::Recipient::from_str(&self.key).ok())
+        else {
+            return self.to_age();
+        };
+        let prompts = Prompts {
+            reporter: *reporter,
+        };
+        match age::plugin::RecipientPluginV1::new(
+            r.plugin(),
+            std::slice::from_ref(&r),
+            &[],
+            prompts,
+        ) {
+            Ok(plugin) => Ok(Box::new(plugin)),
+            Err(age::plugin::ResolveError::MissingPlugin { .. }) => Err(self.missing_plugin()),
+            Err(e) => bail!("recipient {}: {e}", self.fingerprint()),
+        }
     }
 
     fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>> {
@@ -125,6 +181,36 @@ impl Recipient {
                 age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
             Ok(Box::new(r))
         }
+    }
+
+    /// For a passphrase recipient, its X25519 public key.
+    fn passphrase_key(&self) -> Option<&str> {
+        self.key.strip_prefix("passphrase ")
+    }
+
+    pub fn is_passphrase(&self) -> bool {
+        self.passphrase_key().is_some()
+    }
+
+    /// For a plugin recipient (`age1NAME1…`), the plugin's NAME.
+    pub fn plugin(&self) -> Option<String> {
+        if !self.key.starts_with("age1") || age::x25519::Recipient::from_str(&self.key).is_ok() {
+            return None;
+        }
+        age::plugin::Recipient::from_str(&self.key)
+            .ok()
+            .map(|r| r.plugin().to_owned())
+    }
+
+    /// Why a plugin recipient cannot be wrapped for here: its plugin is not on PATH.
+    fn missing_plugin(&self) -> anyhow::Error {
+        let name = self.plugin().unwrap_or_default();
+        anyhow::anyhow!(
+            "recipient {} (plugin {name}) needs the program age-plugin-{name}, which is not on PATH. \
+             Install it ({}) and run the command again. Nothing was changed",
+            self.fingerprint(),
+            plugin_source(&name)
+        )
     }
 
     /// A short public fingerprint: the first 16 hex digits of SHA-256 of the key text.
@@ -175,14 +261,16 @@ impl Recipient {
         )
     }
 
-    pub fn kind(&self) -> &str {
-        self.key.split_whitespace().next().map_or("age", |k| {
-            if k.starts_with("age1") {
-                "age"
-            } else {
-                k
-            }
-        })
+    /// `age`, `plugin NAME`, `passphrase`, or the SSH key type (`ssh-ed25519`, `ssh-rsa`).
+    pub fn kind(&self) -> String {
+        if let Some(name) = self.plugin() {
+            return format!("plugin {name}");
+        }
+        self.key
+            .split_whitespace()
+            .next()
+            .map_or("age", |k| if k.starts_with("age1") { "age" } else { k })
+            .to_owned()
     }
 }
 
@@ -465,13 +553,14 @@ pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) 
         list.push('\n');
     }
     list.push_str(auth);
+    let reporter = Reporter;
     let boxed: Vec<Box<dyn age::Recipient + Send>> = recipients
         .iter()
-        .map(Recipient::to_age)
+        .map(|r| r.wrap_for(&reporter))
         .collect::<Result<_>>()?;
     let encryptor =
         age::Encryptor::with_recipients(boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
-            .map_err(|e| anyhow::anyhow!("cannot wrap the keys: {e}"))?;
+            .map_err(|e| wrap_error(&e))?;
     let mut wrapped = Vec::new();
     let armor =
         age::armor::ArmoredWriter::wrap_output(&mut wrapped, age::armor::Format::AsciiArmor)?;
@@ -481,7 +570,140 @@ pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) 
     std::fs::write(top.join(LIST), list).with_context(|| format!("cannot write {LIST}"))?;
     std::fs::write(top.join(WRAPPED), wrapped)
         .with_context(|| format!("cannot write {WRAPPED}"))?;
+    if !recipients.iter().any(Recipient::is_passphrase) {
+        crate::files::remove_if_exists(&top.join(PASSPHRASE_FILE))
+            .with_context(|| format!("cannot remove {PASSPHRASE_FILE}"))?;
+    }
     Ok(())
+}
+
+/// Refuses, before anything changes, a list with a plugin recipient whose
+/// plugin is not on PATH (every re-wrap runs it).
+pub fn check_plugins(list: &[Recipient], reporter: &Reporter) -> Result<()> {
+    for r in list.iter().filter(|r| r.plugin().is_some()) {
+        r.wrap_for(reporter)?;
+    }
+    Ok(())
+}
+
+/// A new passphrase recipient: a fresh X25519 key, its line, and its identity
+/// encrypted with `passphrase` (the bytes of `.git-secret/passphrase.age`).
+pub fn new_passphrase_recipient(
+    passphrase: age::secrecy::SecretString,
+    comment: &str,
+) -> Result<(Recipient, Vec<u8>)> {
+    use age::secrecy::ExposeSecret;
+    let identity = age::x25519::Identity::generate();
+    let recipient = Recipient {
+        key: format!("{PASSPHRASE} {}", identity.to_public()),
+        comment: comment.to_owned(),
+    };
+    let secret = identity.to_string();
+    let mut sealed = Vec::new();
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut sealed, age::armor::Format::AsciiArmor)?;
+    let mut writer = age::Encryptor::with_user_passphrase(passphrase).wrap_output(armor)?;
+    writer.write_all(secret.expose_secret().as_bytes())?;
+    writer.write_all(b"\n")?;
+    writer.finish()?.finish()?;
+    Ok((recipient, sealed))
+}
+
+/// The passphrase recipient's identity from `.git-secret/passphrase.age`,
+/// checked against `listed` (its line in the list): a file swapped for one
+/// made with another passphrase names another key, and is refused.
+pub fn passphrase_identity(
+    top: &Path,
+    listed: &Recipient,
+    passphrase: age::secrecy::SecretString,
+) -> Result<age::x25519::Identity> {
+    let sealed = std::fs::read(top.join(PASSPHRASE_FILE))
+        .with_context(|| format!("cannot read {PASSPHRASE_FILE}"))?;
+    let decryptor = age::Decryptor::new(age::armor::ArmoredReader::new(&sealed[..]))
+        .map_err(|e| anyhow::anyhow!("{PASSPHRASE_FILE} is damaged: {e}"))?;
+    let identity = age::scrypt::Identity::new(passphrase);
+    let text = match decryptor.decrypt(std::iter::once(&identity as &dyn age::Identity)) {
+        Ok(stream) => read_bounded(stream, sealed.len())
+            .with_context(|| format!("{PASSPHRASE_FILE} is damaged"))?,
+        Err(age::DecryptError::ExcessiveWork { .. }) => bail!(
+            "{PASSPHRASE_FILE} was made with an scrypt work factor too slow for this machine; \
+             someone with another recipient's key can run `git-secret remove-user {PASSPHRASE}` and \
+             `git-secret add-user --passphrase` here. Nothing was changed"
+        ),
+        Err(_) => bail!(
+            "wrong passphrase for the passphrase recipient {} of this repository: nothing was changed. \
+             Run `git-secret unlock` again with the right passphrase, or ask someone who can unlock to \
+             add your own key (`git-secret add-user`)",
+            listed.fingerprint()
+        ),
+    };
+    let text = std::str::from_utf8(&text).ok().map(str::trim);
+    let Some(identity) = text.and_then(|t| age::x25519::Identity::from_str(t).ok()) else {
+        bail!("{PASSPHRASE_FILE} is damaged: it holds no age identity");
+    };
+    if Some(identity.to_public().to_string().as_str()) != listed.passphrase_key() {
+        bail!(
+            "{PASSPHRASE_FILE} does not belong to the passphrase recipient {} listed in {LIST} \
+             (someone replaced one of them). Nothing was changed; ask your team",
+            listed.fingerprint()
+        );
+    }
+    Ok(identity)
+}
+
+/// Reads a decrypted stream into a buffer sized up front (`limit`: the
+/// plaintext is shorter than the ciphertext), so it never reallocates and
+/// leaves no unwiped copy.
+fn read_bounded(mut stream: impl Read, limit: usize) -> Result<Zeroizing<Vec<u8>>> {
+    let mut text = Zeroizing::new(vec![0u8; limit]);
+    let mut len = 0;
+    loop {
+        let n = stream.read(&mut text[len..])?;
+        if n == 0 {
+            break;
+        }
+        len += n;
+        if len == text.len() {
+            bail!("longer than its ciphertext");
+        }
+    }
+    text.truncate(len);
+    Ok(text)
+}
+
+/// Where to get the plugin `name` (the well-known ones; else a list of plugins).
+fn plugin_source(name: &str) -> String {
+    match name {
+        "yubikey" => "https://github.com/str4d/age-plugin-yubikey".to_owned(),
+        "se" => "https://github.com/remko/age-plugin-se".to_owned(),
+        "tpm" => "https://github.com/Foxboron/age-plugin-tpm".to_owned(),
+        "fido2-hmac" => "https://github.com/olastor/age-plugin-fido2-hmac".to_owned(),
+        _ => format!(
+            "see the documentation of age-plugin-{name}; https://github.com/FiloSottile/awesome-age lists plugins"
+        ),
+    }
+}
+
+/// A plugin's own messages (age's wording), escaped: they reach the terminal.
+/// (age does not export the error type, only its Display.)
+fn plugin_errors<E: fmt::Display>(errors: &[E]) -> String {
+    errors
+        .iter()
+        // Without the isolation marks age's translations put around arguments.
+        .map(|e| escape(&e.to_string().replace(['\u{2068}', '\u{2069}'], "")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn wrap_error(e: &age::EncryptError) -> anyhow::Error {
+    match e {
+        age::EncryptError::Plugin(errors) => anyhow::anyhow!(
+            "cannot wrap the keys: a plugin failed ({}). Check the device and run the command again. \
+             Nothing was changed",
+            plugin_errors(errors)
+        ),
+        e => anyhow::anyhow!("cannot wrap the keys: {e}"),
+    }
 }
 
 /// Where `unlock` looks for the user's identities.
@@ -503,50 +725,48 @@ pub fn identity_paths() -> Vec<PathBuf> {
 pub fn unwrap(top: &Path, reporter: &Reporter) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
     let wrapped =
         std::fs::read(top.join(WRAPPED)).with_context(|| format!("cannot read {WRAPPED}"))?;
-    unwrap_bytes(&wrapped, reporter)
+    let list = read_list(top).unwrap_or_default();
+    unwrap_bytes(&wrapped, &list, reporter)
 }
 
 /// Decrypts one version of `keys.age` (its bytes, from the work tree or a
 /// commit) with whichever of the user's identities can.
-pub fn unwrap_bytes(wrapped: &[u8], reporter: &Reporter) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
+/// `list` (the recipients) names the plugin recipients in messages.
+pub fn unwrap_bytes(
+    wrapped: &[u8],
+    list: &[Recipient],
+    reporter: &Reporter,
+) -> Result<(Zeroizing<Vec<u8>>, PathBuf)> {
     let mut tried = Vec::new();
+    // Plugin trouble (missing binary, failed device), named in the refusal.
+    let mut problems = Vec::new();
     for path in identity_paths().into_iter().filter(|p| p.is_file()) {
         tried.push(path.display().to_string());
-        let Ok(identities) = load_identities(&path, reporter) else {
-            continue;
-        };
-        let reader = age::armor::ArmoredReader::new(wrapped);
-        let decryptor = age::Decryptor::new(reader)
-            .map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
-        match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
-            Ok(mut stream) => {
-                // Pre-sized (the plaintext is shorter than the armored
-                // ciphertext) so it never reallocates: no unwiped copy.
-                let mut text = Zeroizing::new(vec![0u8; wrapped.len()]);
-                let mut len = 0;
-                loop {
-                    let n = stream
-                        .read(&mut text[len..])
-                        .with_context(|| format!("{WRAPPED} is damaged"))?;
-                    if n == 0 {
-                        break;
-                    }
-                    len += n;
-                    if len == text.len() {
-                        bail!("{WRAPPED} is damaged: longer than its ciphertext");
-                    }
+        let identities = match load_identities(&path, reporter) {
+            Ok(identities) => identities,
+            Err(e) => {
+                if let Some(age::DecryptError::PluginResolve(_)) = e.downcast_ref() {
+                    problems.push(plugin_problem(&path, list, e.downcast_ref()));
                 }
-                text.truncate(len);
-                return Ok((text, path));
+                continue;
             }
+        };
+        match decrypt_with(wrapped, &identities)? {
+            Ok(text) => return Ok((text, path)),
             Err(age::DecryptError::KeyDecryptionFailed) => {
                 reporter.note(format_args!(
                     "git-secret: {}: wrong passphrase, or none given",
                     path.display()
                 ));
             }
+            Err(e @ (age::DecryptError::Plugin(_) | age::DecryptError::PluginResolve(_))) => {
+                problems.push(plugin_problem(&path, list, Some(&e)));
+            }
             Err(_) => {}
         }
+    }
+    if !problems.is_empty() {
+        bail!("{}. Nothing was changed", problems.join("; "));
     }
     if tried.is_empty() {
         bail!(
@@ -559,6 +779,72 @@ pub fn unwrap_bytes(wrapped: &[u8], reporter: &Reporter) -> Result<(Zeroizing<Ve
          `git-secret add-user <your public key>`",
         tried.join(", ")
     )
+}
+
+/// Decrypts one version of keys.age with `identities`: the key file text, or
+/// age's reason (an error only when the file itself is damaged).
+pub fn decrypt_with(
+    wrapped: &[u8],
+    identities: &[Box<dyn age::Identity>],
+) -> Result<std::result::Result<Zeroizing<Vec<u8>>, age::DecryptError>> {
+    let reader = age::armor::ArmoredReader::new(wrapped);
+    let decryptor =
+        age::Decryptor::new(reader).map_err(|e| anyhow::anyhow!("{WRAPPED} is damaged: {e}"))?;
+    match decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)) {
+        Ok(stream) => {
+            Ok(Ok(read_bounded(stream, wrapped.len())
+                .with_context(|| format!("{WRAPPED} is damaged"))?))
+        }
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// What went wrong with the plugin identity in `path`, and what to do.
+fn plugin_problem(path: &Path, list: &[Recipient], error: Option<&age::DecryptError>) -> String {
+    // The plugin recipients of the list this identity's plugins serve.
+    let plugins = identity_plugins(path);
+    let named: Vec<String> = list
+        .iter()
+        .filter(|r| r.plugin().is_some_and(|p| plugins.contains(&p)))
+        .map(|r| format!("{} ({})", r.fingerprint(), r.kind()))
+        .collect();
+    let recipient = match &named[..] {
+        [] => String::new(),
+        [one] => format!(" for recipient {one}"),
+        many => format!(" for recipients {}", many.join(", ")),
+    };
+    let path = path.display();
+    match error {
+        Some(age::DecryptError::PluginResolve(age::plugin::ResolveError::MissingPlugin {
+            binary_name,
+        })) => {
+            let name = binary_name.strip_prefix("age-plugin-").unwrap_or(binary_name);
+            format!(
+                "your identity {path}{recipient} needs the program {binary_name}, which is not on PATH: \
+                 install it ({}) and run `git-secret unlock` again",
+                plugin_source(name)
+            )
+        }
+        Some(age::DecryptError::Plugin(errors)) => format!(
+            "the plugin of your identity {path}{recipient} failed ({}): check the device (plugged in, PIN, \
+             touch) and run `git-secret unlock` again on a terminal",
+            plugin_errors(errors)
+        ),
+        Some(e) => format!("your identity {path}{recipient}: {e}"),
+        None => format!("your identity {path}{recipient} could not be used"),
+    }
+}
+
+/// The plugin names of the `AGE-PLUGIN-…` identities in the file at `path`.
+fn identity_plugins(path: &Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path).map(Zeroizing::new) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter_map(|l| age::plugin::Identity::from_str(l.trim()).ok())
+        .map(|i| i.plugin().to_owned())
+        .collect()
 }
 
 fn load_identities(path: &Path, reporter: &Reporter) -> Result<Vec<Box<dyn age::Identity>>> {
@@ -580,7 +866,10 @@ fn load_identities(path: &Path, reporter: &Reporter) -> Result<Vec<Box<dyn age::
         }
         return Ok(vec![Box::new(identity)]);
     }
-    let file = age::IdentityFile::from_buffer(BufReader::new(&bytes[..]))?;
+    let file =
+        age::IdentityFile::from_buffer(BufReader::new(&bytes[..]))?.with_callbacks(Prompts {
+            reporter: *reporter,
+        });
     Ok(file
         .into_identities()?
         .into_iter()
@@ -620,6 +909,51 @@ impl age::Callbacks for AskPassphrase {
             ));
         }
         passphrase.map(Into::into)
+    }
+}
+
+/// What a plugin asks for (a PIN, a touch, a yes): on the terminal only, in
+/// porcelain commands only; a filter never reaches this (git owns its
+/// standard streams), and without a terminal the plugin is told no.
+#[derive(Clone, Copy)]
+pub struct Prompts {
+    pub reporter: Reporter,
+}
+
+fn on_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+impl age::Callbacks for Prompts {
+    fn display_message(&self, message: &str) {
+        self.reporter.note(escape(message));
+    }
+
+    fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
+        if !on_terminal() {
+            return None;
+        }
+        let no = no.unwrap_or("no");
+        self.reporter.confirm(format_args!(
+            "{} [y = {}, n = {}] ",
+            escape(message),
+            escape(yes),
+            escape(no)
+        ))
+    }
+
+    fn request_public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
+        if !on_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("{} ", escape(description)))
+            .ok()
+            .map(Into::into)
     }
 }
 
@@ -671,6 +1005,31 @@ mod tests {
         assert!(ssh.same_key(&age) && age.same_key(&ssh));
         let other = age::x25519::Identity::generate().to_public().to_string();
         assert!(!ssh.same_key(&Recipient::parse(&other).unwrap()));
+    }
+
+    /// Plugin and passphrase recipients parse, name their kind and keep their
+    /// line; a passphrase recipient is not the age key it wraps for.
+    #[test]
+    fn plugin_and_passphrase_recipients_have_their_kind() {
+        let hrp = bech32::Hrp::parse("age1yubikey").unwrap();
+        let yubikey = bech32::encode::<bech32::Bech32>(hrp, &[2u8; 33]).unwrap();
+        let r = Recipient::parse_line(&format!("{yubikey} # bob's key")).unwrap();
+        assert_eq!(
+            (r.kind(), r.plugin()),
+            ("plugin yubikey".to_owned(), Some("yubikey".to_owned()))
+        );
+        assert_eq!(r.line(), format!("{yubikey} # bob's key"));
+        let age_key = age::x25519::Identity::generate().to_public().to_string();
+        let p = Recipient::parse_line(&format!("passphrase   {age_key}")).unwrap();
+        assert_eq!(
+            (p.kind(), p.line()),
+            ("passphrase".to_owned(), format!("passphrase {age_key}"))
+        );
+        assert!(p.is_passphrase() && p.plugin().is_none());
+        let plain = Recipient::parse_line(&age_key).unwrap();
+        assert_eq!(plain.kind(), "age");
+        assert!(!p.same_key(&plain) && !plain.same_key(&p));
+        assert!(Recipient::parse_line("passphrase age1notakey").is_err());
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     let marked = marked_files(repo)?;
     let needed = needed_ids(repo, &marked)?;
     let (offered, source, from_ring) = if args.files.is_empty() {
-        offered_without_files(repo, &needed, reporter)?
+        offered_without_files(repo, &needed, args.passphrase_fd, reporter)?
     } else {
         (offered, Source::Files, BTreeSet::new())
     };
@@ -164,9 +164,14 @@ fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<Needed> {
 /// cover every id the repository needs, or when a keys.age other than
 /// HEAD's has arrived (a pull of a rotation: written to the work tree by a
 /// checkout that then failed, or still only in the branch's upstream).
+///
+/// When no identity opens keys.age and the list has a passphrase recipient,
+/// the passphrase is asked on the terminal (or read from `passphrase_fd`,
+/// which skips the identities).
 fn offered_without_files(
     repo: &Repo,
     needed: &Needed,
+    passphrase_fd: Option<u32>,
     reporter: &Reporter,
 ) -> Result<(Keyring, Source, BTreeSet<KeyId>)> {
     let ring = keys_from_ring(repo, needed, reporter);
@@ -183,8 +188,19 @@ fn offered_without_files(
     }
     let mut opened = Vec::new();
     let mut failure = None;
-    for version in &versions {
-        match recipients::unwrap_bytes(&version.bytes, reporter) {
+    let by_passphrase = passphrase_recipient(repo);
+    let listed = recipients::read_list(repo.top()).unwrap_or_default();
+    if passphrase_fd.is_some() && by_passphrase.is_none() {
+        reporter.note(format_args!(
+            "git-secret: --passphrase-fd is not used: this repository lists no passphrase recipient with its {}.",
+            recipients::PASSPHRASE_FILE
+        ));
+    }
+    for version in versions
+        .iter()
+        .filter(|_| passphrase_fd.is_none() || by_passphrase.is_none())
+    {
+        match recipients::unwrap_bytes(&version.bytes, &listed, reporter) {
             Ok((text, identity)) => {
                 opened.push(parse_key_file_all(&text, recipients::WRAPPED)?);
                 reporter.note(format_args!(
@@ -195,6 +211,47 @@ fn offered_without_files(
                 ));
             }
             Err(e) => failure = Some(e),
+        }
+    }
+    if opened.is_empty() && !covered {
+        if let Some(listed) = &by_passphrase {
+            let prompt = format!(
+                "Passphrase of this repository's passphrase recipient ({}):",
+                listed.fingerprint()
+            );
+            match crate::passphrase::existing(passphrase_fd, &prompt)? {
+                Some(passphrase) => {
+                    let identity = recipients::passphrase_identity(repo.top(), listed, passphrase)?;
+                    let identities: Vec<Box<dyn age::Identity>> = vec![Box::new(identity)];
+                    for version in &versions {
+                        if let Ok(text) = recipients::decrypt_with(&version.bytes, &identities)? {
+                            opened.push(parse_key_file_all(&text, recipients::WRAPPED)?);
+                            reporter.note(format_args!(
+                                "Opened {}{} with the passphrase.",
+                                recipients::WRAPPED,
+                                version.from
+                            ));
+                        }
+                    }
+                    if opened.is_empty() {
+                        bail!(
+                            "{} is not wrapped for the passphrase recipient {}: ask someone who can unlock \
+                             to run `git-secret rotate`, which re-wraps it. Nothing was changed",
+                            recipients::WRAPPED,
+                            listed.fingerprint()
+                        );
+                    }
+                }
+                None => {
+                    failure = failure.map(|e| {
+                        anyhow::anyhow!(
+                            "{e:#}. This repository also has a passphrase recipient ({}): run `git-secret \
+                             unlock` on a terminal to be asked for its passphrase, or with --passphrase-fd N",
+                            listed.fingerprint()
+                        )
+                    });
+                }
+            }
         }
     }
     if opened.is_empty() {
@@ -212,6 +269,17 @@ fn offered_without_files(
         keys.extend(file);
     }
     Ok((keys, Source::Wrapped, from_ring))
+}
+
+/// The list's passphrase recipient, when its sealed identity is here too.
+fn passphrase_recipient(repo: &Repo) -> Option<recipients::Recipient> {
+    if !repo.top().join(recipients::PASSPHRASE_FILE).is_file() {
+        return None;
+    }
+    recipients::read_list(repo.top())
+        .ok()?
+        .into_iter()
+        .find(recipients::Recipient::is_passphrase)
 }
 
 /// One version of `.git-secret/keys.age` that unlock may open.
@@ -273,7 +341,11 @@ fn restore_arrived_own_files(repo: &Repo, reporter: &Reporter) {
             .filter(|id| !id.is_empty())
     };
     let mut restored = Vec::new();
-    for path in [recipients::LIST, recipients::WRAPPED] {
+    for path in [
+        recipients::LIST,
+        recipients::WRAPPED,
+        recipients::PASSPHRASE_FILE,
+    ] {
         let upstream = blob_id(&[
             "rev-parse",
             "-q",

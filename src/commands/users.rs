@@ -99,6 +99,7 @@ fn check_changes(
 pub fn rewrap_list(session: &Session, accept: bool) -> Result<Vec<Recipient>> {
     let list = recipients::read_list(session.repo()?.top())?;
     check_changes(session, &list, None, accept)?;
+    recipients::check_plugins(&list, session.reporter())?;
     Ok(list)
 }
 
@@ -121,8 +122,33 @@ pub fn rewrap(session: &Session, list: &[Recipient]) -> Result<usize> {
 
 pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
     let repo = session.repo()?;
-    let recipient = Recipient::parse(&args.recipient)?;
     let mut list = recipients::read_list(repo.top())?;
+    // A passphrase recipient: a key of its own, sealed with the passphrase.
+    let mut sealed = None;
+    let recipient = match &args.recipient {
+        Some(arg) => Recipient::parse(arg)?,
+        None => {
+            if let Some(existing) = list.iter().find(|r| r.is_passphrase()) {
+                bail!(
+                    "this repository already has a passphrase recipient ({}); to change the passphrase, \
+                     run `git-secret remove-user {}` (which rotates the keys), then add-user --passphrase",
+                    existing.fingerprint(),
+                    recipients::PASSPHRASE
+                );
+            }
+            // Checked before asking: no passphrase typed for a refusal.
+            key_file(session, &list)?;
+            check_changes(session, &list, None, args.accept_recipients)?;
+            recipients::check_plugins(&list, session.reporter())?;
+            let passphrase = crate::passphrase::new(args.passphrase_fd)?;
+            let (recipient, bytes) = recipients::new_passphrase_recipient(passphrase, "")?;
+            sealed = Some(bytes);
+            recipient
+        }
+    };
+    if args.recipient.is_some() && recipient.is_passphrase() {
+        bail!("a passphrase recipient is added with `git-secret add-user --passphrase`");
+    }
     let keyring = session.keyring()?;
     let trusted = match recipients::authenticated(repo.top(), &keyring)? {
         recipients::Trust::Verified(trusted) => trusted,
@@ -147,19 +173,34 @@ pub fn add(session: &Session, args: &AddUserArgs) -> Result<ExitCode> {
     list.retain(|r| !r.same_key(&recipient));
     list.push(recipient.clone());
     check_changes(session, &list, Some(&recipient), args.accept_recipients)?;
+    recipients::check_plugins(&list, session.reporter())?;
     let (keys, ids, auth) = key_file(session, &list)?;
     recipients::write(repo.top(), &list, keys.as_bytes(), &auth)?;
+    if let Some(bytes) = &sealed {
+        let path = repo.top().join(recipients::PASSPHRASE_FILE);
+        std::fs::write(&path, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", recipients::PASSPHRASE_FILE))?;
+    }
     stage(repo)?;
     // Wrapped for a recipient: no longer the only copy.
     repo.key_store().mark_saved(&ids)?;
+    let how = if recipient.is_passphrase() {
+        format!("staged {}, {} and {}. Commit them: anyone who knows the passphrase then runs `git-secret unlock`\n\
+                 (asked on the terminal, or --passphrase-fd N).", recipients::LIST, recipients::WRAPPED, recipients::PASSPHRASE_FILE)
+    } else {
+        format!("staged {} and {}. Commit them: the new user then runs `git-secret unlock`\n\
+                 (with their age or plugin identity in GIT_SECRET_IDENTITY, or their SSH key in ~/.ssh).",
+                recipients::LIST, recipients::WRAPPED)
+    };
     session.reporter().note(format_args!(
-        "Added {} recipient {}{}; staged {} and {}. Commit them: the new user then runs `git-secret unlock`\n\
-         (with their age identity in GIT_SECRET_IDENTITY, or their SSH key in ~/.ssh).",
+        "Added {} recipient {}{}; {how}",
         recipient.kind(),
         recipient.fingerprint(),
-        if recipient.comment.is_empty() { String::new() } else { format!(" ({})", recipient.shown_comment()) },
-        recipients::LIST,
-        recipients::WRAPPED
+        if recipient.comment.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", recipient.shown_comment())
+        },
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -220,7 +261,11 @@ pub fn remove(session: &Session, args: &RemoveUserArgs) -> Result<ExitCode> {
         .iter()
         .map(|e| &e.recipient)
         .chain(&trusted)
-        .find(|r| r.fingerprint() == arg || wanted.as_ref().is_some_and(|w| w.same_key(r)))
+        .find(|r| {
+            r.fingerprint() == arg
+                || wanted.as_ref().is_some_and(|w| w.same_key(r))
+                || (arg == recipients::PASSPHRASE && r.is_passphrase())
+        })
         .cloned()
     else {
         bail!("{arg} is not a recipient of this repository (see `git-secret list-users`)");
@@ -242,13 +287,19 @@ pub fn remove(session: &Session, args: &RemoveUserArgs) -> Result<ExitCode> {
         recipients::refuse_duplicates(&rest)?;
     }
     check_changes(session, &list, Some(&removed), args.accept_recipients)?;
+    // Before the rotation: the re-wrap below runs every remaining plugin.
+    recipients::check_plugins(&list, session.reporter())?;
     // New key generations, so the removed user's copy opens nothing committed from now on.
     for name in repo.key_store().names()? {
         let rotated = rotate::rotate(session, &name)?;
         rotate::report(session.reporter(), &rotated);
     }
     if list.is_empty() {
-        for file in [recipients::LIST, recipients::WRAPPED] {
+        for file in [
+            recipients::LIST,
+            recipients::WRAPPED,
+            recipients::PASSPHRASE_FILE,
+        ] {
             let _ = std::fs::remove_file(repo.top().join(file));
         }
     } else {

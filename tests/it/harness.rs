@@ -399,3 +399,36 @@ pub fn test_venv() -> &'static Path {
         venv
     })
 }
+
+/// The test-only age plugin `examples/age-plugin-gstest.rs`, which a plain
+/// `cargo test` builds beside our binary (examples are built for tests;
+/// `cargo test --test it` alone does not rebuild it).
+pub fn test_plugin_exe() -> PathBuf {
+    let exe = Path::new(BIN)
+        .parent()
+        .expect("the binary has a directory")
+        .join("examples/age-plugin-gstest");
+    assert!(
+        exe.is_file(),
+        "{} is missing: run `cargo test` (which builds the examples) or `cargo build --example age-plugin-gstest`",
+        exe.display()
+    );
+    exe
+}
+
+impl Sandbox {
+    /// PATH with the test plugin on it as `age-plugin-gstest`, for commands
+    /// that should find the plugin (`.env("PATH", …)`).
+    pub fn path_with_test_plugin(&self) -> std::ffi::OsString {
+        let bin = self.path().join("plugin-bin");
+        if !bin.exists() {
+            fs::create_dir_all(&bin).unwrap();
+            std::os::unix::fs::symlink(test_plugin_exe(), bin.join("age-plugin-gstest")).unwrap();
+        }
+        let mut dirs = vec![bin];
+        dirs.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        std::env::join_paths(dirs).unwrap()
+    }
+}

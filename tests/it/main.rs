@@ -19,6 +19,7 @@ mod install;
 mod keyloss;
 mod merge;
 mod newcomer;
+mod plugins;
 mod process;
 mod refusals;
 mod regression;
