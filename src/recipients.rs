@@ -109,20 +109,42 @@ impl Recipient {
         } else {
             Recipient { key, comment }
         };
-        recipient.to_age().with_context(|| {
-            format!("{arg} is not an age public key (age1…) or an SSH ed25519/RSA public key (or a file holding one)")
-        })?;
+        if let Err(why) = recipient.to_age() {
+            let expected = "expected an age recipient (age1…, as `age-keygen -y IDENTITY-FILE` prints it) \
+                 or an SSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…, as in ~/.ssh/id_ed25519.pub), \
+                 or a file holding one";
+            let arg = escape(arg);
+            match why {
+                Some(why) => {
+                    bail!("{arg} is not a public key git-secret can use ({why}): {expected}")
+                }
+                None => bail!("{arg} is not a public key: {expected}"),
+            }
+        }
         Ok(recipient)
     }
 
-    fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>> {
+    /// The age recipient; when the key is not one, why, where that says
+    /// more than "not a key" (age's own text for the rest is debug output).
+    fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>, Option<String>> {
+        use age::ssh::ParseRecipientKeyError as E;
         if self.key.starts_with("age1") {
-            let r =
-                age::x25519::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r = age::x25519::Recipient::from_str(&self.key)
+                .map_err(|e| Some(format!("a damaged age recipient: {e}")))?;
             Ok(Box::new(r))
         } else {
-            let r =
-                age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let r = age::ssh::Recipient::from_str(&self.key).map_err(|e| match e {
+                E::RsaModulusTooLarge => Some("its RSA key is larger than age supports".to_owned()),
+                E::RsaModulusTooSmall => {
+                    Some("its RSA key is shorter than 2048 bits, too weak".to_owned())
+                }
+                E::Unsupported(kind) => Some(format!(
+                    "SSH keys of type {} are not supported",
+                    escape(&kind)
+                )),
+                // Invalid, Ignore and any future kind: "not a key" says it.
+                _ => None,
+            })?;
             Ok(Box::new(r))
         }
     }
@@ -467,7 +489,15 @@ pub fn write(top: &Path, recipients: &[Recipient], key_file: &[u8], auth: &str) 
     list.push_str(auth);
     let boxed: Vec<Box<dyn age::Recipient + Send>> = recipients
         .iter()
-        .map(Recipient::to_age)
+        .map(|r| {
+            r.to_age().map_err(|why| {
+                anyhow::anyhow!(
+                    "recipient {} is not a usable public key{}",
+                    r.fingerprint(),
+                    why.map(|w| format!(" ({w})")).unwrap_or_default()
+                )
+            })
+        })
         .collect::<Result<_>>()?;
     let encryptor =
         age::Encryptor::with_recipients(boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient))

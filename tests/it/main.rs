@@ -5,6 +5,7 @@ mod attacks_keys;
 mod attacks_marking;
 mod attacks_recipients;
 mod faults;
+mod first_day;
 #[path = "../../fuzz/bodies.rs"]
 mod fuzzing;
 mod gitcrypt;
