@@ -24,6 +24,7 @@ pub mod hook;
 pub mod key;
 pub mod keyname;
 pub mod keyring;
+pub mod pasted;
 pub mod path;
 pub mod pipeline;
 pub mod recipients;

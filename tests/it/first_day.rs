@@ -3,6 +3,7 @@
 //! the messages a newcomer meets, pinned as exact stderr.
 
 use crate::harness::*;
+use base64ct::{Base64, Encoding};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -247,6 +248,186 @@ fn unlock_without_arguments_in_an_unlocked_repository_says_there_is_nothing_to_d
         format!("Key 'default' (id {id}) is already unlocked here; nothing to do.\n")
     );
     assert!(before == repo.snapshot(), "a no-op unlock changed the repo");
+}
+
+/// A repository, its exported key file text, and a locked clone of it.
+fn locked_clone(sandbox: &Sandbox) -> (Repo<'_>, String, Repo<'_>) {
+    let repo = sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV)]);
+    let text = repo.secret_ok(&["export-key", "-"]);
+    let clone = sandbox.clone_repo(&repo, "bob");
+    assert!(is_encrypted(&clone.read("secrets/a.env")));
+    (repo, text, clone)
+}
+
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let mut out = if big_endian {
+        vec![0xfe, 0xff]
+    } else {
+        vec![0xff, 0xfe]
+    };
+    for unit in text.replace('\n', "\r\n").encode_utf16() {
+        out.extend(if big_endian {
+            unit.to_be_bytes()
+        } else {
+            unit.to_le_bytes()
+        });
+    }
+    out
+}
+
+#[test]
+fn key_files_with_a_bom_in_utf16_as_base64_or_on_one_line_are_read() {
+    let sandbox = Sandbox::new();
+    let (_repo, text, clone) = locked_clone(&sandbox);
+    let wrapped: String = Base64::encode_string(text.as_bytes())
+        .as_bytes()
+        .chunks(76)
+        .map(|c| format!("{}\n", std::str::from_utf8(c).unwrap()))
+        .collect();
+    let variants: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "utf-8 bom",
+            [&b"\xef\xbb\xbf"[..], text.as_bytes()].concat(),
+        ),
+        ("utf-16le", utf16(&text, false)),
+        ("utf-16be", utf16(&text, true)),
+        (
+            "base64",
+            Base64::encode_string(text.as_bytes()).into_bytes(),
+        ),
+        ("base64 wrapped", wrapped.into_bytes()),
+        (
+            "one line",
+            text.lines().collect::<Vec<_>>().join(" ").into_bytes(),
+        ),
+    ];
+    let before = clone.snapshot();
+    for (what, bytes) in &variants {
+        let file = sandbox
+            .path()
+            .join(format!("{}.key", what.replace(' ', "-")));
+        fs::write(&file, bytes).unwrap();
+        fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        let out = clone.secret(&["view", "--key", file.to_str().unwrap(), "secrets/a.env"]);
+        assert_success(&out, what);
+        assert_eq!(stdout(&out).as_bytes(), ENV, "{what}");
+        assert_eq!(stderr(&out), "", "{what}");
+    }
+    assert!(before == clone.snapshot(), "view changed the clone");
+    // CI: base64 of the key file in a variable, on standard input.
+    let out = clone.secret_stdin(&["unlock", "-"], &variants[3].1);
+    assert_success(&out, "unlock - with base64");
+    assert_eq!(clone.read("secrets/a.env"), ENV);
+}
+
+#[test]
+fn a_typo_in_the_key_material_names_its_line_and_changes_nothing() {
+    let sandbox = Sandbox::new();
+    let (repo, text, clone) = locked_clone(&sandbox);
+    let id = key_id(&repo, "default");
+    let (number, key_line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("key: "))
+        .unwrap();
+    let material = &key_line["key: ".len()..];
+    let first = material.as_bytes()[0];
+    let typo = format!(
+        "key: {}{}",
+        if first == b'Q' { 'R' } else { 'Q' },
+        &material[1..]
+    );
+    let id_line = text.lines().position(|l| l.starts_with("id: ")).unwrap() + 1;
+    let file = sandbox.path().join("typo.key");
+    fs::write(&file, text.replace(key_line, &typo)).unwrap();
+    fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let before = clone.snapshot();
+    let out = clone.secret(&["unlock", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: {} line {}: the key material was mistyped or damaged: it does not match \
+             the key id on line {id_line} ({id}); copy the key file again from where it was exported\n",
+            file.display(),
+            number + 1
+        )
+    );
+    assert!(
+        !stderr(&out).contains(&material[1..]),
+        "never echo key material"
+    );
+    assert!(
+        before == clone.snapshot(),
+        "a refused unlock changed the clone"
+    );
+
+    // A typo in the id instead: the id line is named.
+    let id_typo = format!(
+        "{}{}",
+        if id.starts_with('0') { '1' } else { '0' },
+        &id[1..]
+    );
+    fs::write(
+        &file,
+        text.replace(&format!("id: {id}"), &format!("id: {id_typo}")),
+    )
+    .unwrap();
+    let out = clone.secret(&["unlock", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "git-secret: error: {} line {id_line}: the key id {id_typo} was mistyped or damaged: it does not \
+             match the key material on line {} (id {id}); copy the key file again from where it was exported\n",
+            file.display(),
+            number + 1
+        )
+    );
+    assert!(
+        before == clone.snapshot(),
+        "a refused unlock changed the clone"
+    );
+}
+
+#[test]
+fn key_file_input_that_cannot_be_read_says_what_it_looks_like() {
+    let sandbox = Sandbox::new();
+    let (_repo, text, clone) = locked_clone(&sandbox);
+    let before = clone.snapshot();
+    // The exact messages also prove no key material is shown.
+    // Line breaks lost with nothing in their place.
+    let glued: String = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let out = clone.secret_stdin(&["unlock", "-"], glued.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: standard input line 1: the key file's line breaks look lost (the whole block \
+         is on one line); pass it with its line breaks, e.g. `printf '%s\\n' \"$VAR\" | git-secret unlock -`\n"
+    );
+    // Base64 of something that is not a key file.
+    let out = clone.secret_stdin(
+        &["unlock", "-"],
+        Base64::encode_string(b"just some text, not a key\n").as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: standard input looks like base64, but what it decodes to is not a \
+         git-secret key file; pass the key file itself (`git-secret export-key FILE` writes one)\n"
+    );
+    // UTF-16 text that is not ASCII.
+    let out = clone.secret_stdin(&["unlock", "-"], &utf16("# clé\n", false));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: standard input (read as UTF-16) is not a git-secret key file \
+         (it is not printable ASCII text)\n"
+    );
+    assert!(
+        before == clone.snapshot(),
+        "a refused unlock changed the clone"
+    );
 }
 
 #[test]
