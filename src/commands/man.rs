@@ -14,32 +14,56 @@ fn command() -> clap::Command {
 
 pub fn run(session: &Session, args: &ManArgs) -> Result<ExitCode> {
     let Some(dir) = &args.dir else {
-        let mut page = Vec::new();
-        clap_mangen::Man::new(command()).render(&mut page)?;
-        write_stdout(&page)?;
+        write_stdout(&render(&command(), None)?)?;
         return Ok(ExitCode::SUCCESS);
     };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let cmd = command();
-    // clap_mangen names each page after the command path (git-secret-unlock.1),
-    // the names the main page's list of commands refers to.
-    clap_mangen::generate_to(cmd.clone(), dir)
-        .with_context(|| format!("cannot write the manual pages to {}", dir.display()))?;
+    let mut cmd = command();
+    // Built, so each subcommand's display name is its page name
+    // (git-secret-unlock), the name the main page's list refers to.
+    cmd.build();
+    let mut written = 0;
+    write_pages(&cmd, None, dir, &mut written)?;
     session.reporter().note(format_args!(
-        "Wrote {} manual pages to {}.",
-        pages(&cmd),
+        "Wrote {written} manual pages to {}.",
         dir.display()
     ));
     Ok(ExitCode::SUCCESS)
 }
 
-/// How many pages `generate_to` writes: one per visible command, nested ones included.
-fn pages(cmd: &clap::Command) -> usize {
-    1 + cmd
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .map(pages)
-        .sum::<usize>()
+/// The roff page of `cmd`, with a SEE ALSO section naming its parent's page
+/// (the main page names git's own).
+fn render(cmd: &clap::Command, parent: Option<&str>) -> Result<Vec<u8>> {
+    let mut page = Vec::new();
+    // Every page's footer names the program and version (clap_mangen would
+    // put a subcommand's bare name there).
+    clap_mangen::Man::new(cmd.clone())
+        .source(concat!("git-secret ", env!("CARGO_PKG_VERSION")))
+        .render(&mut page)?;
+    let see_also = match parent {
+        Some(parent) => format!("{}(1)", parent.replace('-', "\\-")),
+        None => "git(1), gitattributes(5)".to_owned(),
+    };
+    page.extend_from_slice(format!(".SH \"SEE ALSO\"\n{see_also}\n").as_bytes());
+    Ok(page)
+}
+
+/// Writes the page of `cmd` and of each visible subcommand.
+fn write_pages(
+    cmd: &clap::Command,
+    parent: Option<&str>,
+    dir: &std::path::Path,
+    written: &mut usize,
+) -> Result<()> {
+    let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
+    std::fs::write(&path, render(cmd, parent)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    *written += 1;
+    let name = cmd.get_display_name().unwrap_or_else(|| cmd.get_name());
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_pages(sub, Some(name), dir, written)?;
+    }
+    Ok(())
 }
 
 /// Prints the completion script for `shell`. Rendered into a buffer first:

@@ -93,6 +93,12 @@ fn man_dir_writes_a_page_per_subcommand_and_git_help_opens_them() {
             );
         }
     }
+    // Each command's page points back at the main page.
+    let unlock = fs::read_to_string(dir.join("git-secret-unlock.1")).unwrap();
+    assert!(
+        unlock.contains(".SH \"SEE ALSO\"\ngit\\-secret(1)\n"),
+        "{unlock}"
+    );
     // The main page printed to stdout is the one written to the directory.
     let main = repo.secret_ok(&["man"]);
     assert_eq!(main, fs::read_to_string(dir.join("git-secret.1")).unwrap());
