@@ -68,9 +68,11 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
         match offered_without_files(repo, &needed, reporter) {
             Ok(offered) => offered,
             Err(e) => {
-                // Nothing offered, but nothing missing either: a no-op, not a failure.
+                // Nothing offered, but nothing missing either: a no-op, not a
+                // failure. Unless a newer keys.age (a rotation on its way) was
+                // what could not be opened: that the user must hear.
                 let held = already_unlocked(repo, &store, &marked, &needed)?;
-                if held.is_empty() {
+                if held.is_empty() || wrapped_versions(repo).iter().any(|v| v.newer) {
                     return Err(e);
                 }
                 for (name, id) in held {

@@ -544,3 +544,41 @@ fn audit_says_first_to_rotate_the_leaked_secret_then_how_to_purge_history() {
          --path PATH --invert-paths`) and force-push; every clone must then be re-cloned\n"
     );
 }
+
+#[test]
+fn unlock_without_arguments_still_refuses_when_a_newer_keys_age_cannot_be_opened() {
+    use age::secrecy::ExposeSecret;
+    let sandbox = Sandbox::new();
+    let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV)]);
+    let identity = age::x25519::Identity::generate();
+    let identity_file = sandbox.path().join("carol.agekey");
+    fs::write(
+        &identity_file,
+        format!("{}\n", identity.to_string().expose_secret()),
+    )
+    .unwrap();
+    alice.secret_ok(&["add-user", &identity.to_public().to_string()]);
+    alice.git(&["commit", "-qm", "share with carol"]);
+    let carol = sandbox.clone_repo(&alice, "carol");
+    let out = carol
+        .sandbox
+        .command(BIN, &carol.dir)
+        .args(["unlock", "--no-ring"])
+        .env("GIT_SECRET_IDENTITY", &identity_file)
+        .output()
+        .unwrap();
+    assert_success(&out, "carol unlocks with her identity");
+    // Alice rotates; Carol fetches it (not merged yet) and runs unlock
+    // without her identity: the new keys.age cannot be opened, and that is
+    // an error, not "already unlocked".
+    alice.secret_ok(&["rotate"]);
+    alice.git(&["commit", "-qm", "rotate"]);
+    carol.git(&["fetch", "-q"]);
+    let before = carol.snapshot();
+    let out = carol.secret(&["unlock"]);
+    assert_refused(&out, "no identity found");
+    assert!(
+        before == carol.snapshot(),
+        "a refused unlock changed the clone"
+    );
+}
