@@ -177,6 +177,15 @@ pub fn read_key_file(path: &str, reporter: &Reporter) -> Result<KeyFile> {
              pass the key file itself (`git-secret export-key FILE` writes one)"
         ),
         // Line numbers of the rebuilt text would mislead: say what it looks like.
+        Err(KeyFileError::Line {
+            problem: LineError::Mistyped { id, .. },
+            ..
+        }) if pasted.reflowed => bail!(
+            "{named}: the key file's line breaks look lost (it is all on one line), and with them \
+             put back, its key {} was mistyped or damaged: the id does not match the material; \
+             copy the key file again from where it was exported, with its line breaks",
+            if id { "id" } else { "material" }
+        ),
         Err(_) if pasted.reflowed => Err(KeyFileError::Line {
             file: named,
             line: 1,

@@ -368,6 +368,25 @@ fn a_typo_in_the_key_material_names_its_line_and_changes_nothing() {
         "a refused unlock changed the clone"
     );
 
+    // The same typo in a key pasted as one line.
+    let one_line = text
+        .replace(key_line, &typo)
+        .lines()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = clone.secret_stdin(&["unlock", "-"], one_line.as_bytes());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: standard input: the key file's line breaks look lost (it is all on one \
+         line), and with them put back, its key material was mistyped or damaged: the id does not \
+         match the material; copy the key file again from where it was exported, with its line breaks\n"
+    );
+    assert!(
+        before == clone.snapshot(),
+        "a refused unlock changed the clone"
+    );
+
     // A typo in the id instead: the id line is named.
     let id_typo = format!(
         "{}{}",
