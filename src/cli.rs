@@ -41,7 +41,9 @@ pub enum Command {
     /// keys.age is opened with the first of these identity files that exists
     /// and opens it, tried in this order: each file named in
     /// $GIT_SECRET_IDENTITY (a list like PATH), ~/.config/git-secret/identity.txt
-    /// (under $XDG_CONFIG_HOME when set), ~/.ssh/id_ed25519, ~/.ssh/id_rsa.
+    /// ($XDG_CONFIG_HOME/git-secret/identity.txt when set; on macOS
+    /// ~/Library/Application Support/git-secret/identity.txt), ~/.ssh/id_ed25519,
+    /// ~/.ssh/id_rsa.
     ///
     /// A key file may also be UTF-16 or have a byte-order mark (as PowerShell
     /// writes it), be base64 of the whole file, or have lost its line breaks
