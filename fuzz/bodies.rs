@@ -273,6 +273,15 @@ pub fn key_file(data: &[u8]) {
                 }
             }
             assert!(key::parse_key_file(data, SOURCE).is_err());
+            // What unlock then tries (BOM, UTF-16, base64, lost line breaks):
+            // never a panic, and its errors show no key material either.
+            if let Some(pasted) = git_secret::pasted::unwrap(data) {
+                if let Err(e) = key::parse_key_file_all(&pasted.bytes, &pasted.source(SOURCE)) {
+                    if let Some(m) = leaks(&format!("{e:#}")) {
+                        panic!("error on the unwrapped input shows key material {m}: {e:#}");
+                    }
+                }
+            }
             return;
         }
         Ok(file) => file,

@@ -38,6 +38,17 @@ pub enum Command {
     /// cover every id needed or a newer keys.age arrived (in the work tree, or
     /// in the branch's upstream). Keys given as files are saved in the ring too.
     ///
+    /// keys.age is opened with the first of these identity files that exists
+    /// and opens it, tried in this order: each file named in
+    /// $GIT_SECRET_IDENTITY (a list like PATH), ~/.config/git-secret/identity.txt
+    /// ($XDG_CONFIG_HOME/git-secret/identity.txt when set; on macOS
+    /// ~/Library/Application Support/git-secret/identity.txt), ~/.ssh/id_ed25519,
+    /// ~/.ssh/id_rsa.
+    ///
+    /// A key file may also be UTF-16 or have a byte-order mark (as PowerShell
+    /// writes it), be base64 of the whole file, or have lost its line breaks
+    /// to spaces (a CI variable): the key id check still catches any damage.
+    ///
     /// Drivers that name a git-secret binary that is missing or not this one
     /// are pointed at this binary, even when there is nothing else to do.
     Unlock(UnlockArgs),
@@ -57,8 +68,12 @@ pub enum Command {
     Keys,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(CompletionsArgs),
-    /// Print the man page (roff) to standard output
-    Man,
+    /// Print the man page (roff) to standard output, or write every page to a directory
+    ///
+    /// `git-secret man --dir ~/.local/share/man/man1` installs git-secret.1 and a
+    /// git-secret-COMMAND.1 per command where man finds them, so that `git secret --help`
+    /// (which git turns into `man git-secret`) and `man git-secret-unlock` work.
+    Man(ManArgs),
     /// Make a new key generation, re-encrypt every file it covers and stage them
     /// (and re-wrap .git-secret/keys.age for the recipients, if any)
     Rotate(RotateArgs),
@@ -144,14 +159,16 @@ pub struct LockArgs {
 }
 
 #[derive(Args, Debug)]
+// FILE is required unless --to-ring: a group, so usage shows `<FILE|--to-ring>`.
+#[command(group = clap::ArgGroup::new("dest").required(true).multiple(true))]
 pub struct ExportKeyArgs {
     #[command(flatten)]
     pub key: KeyName,
     /// Destination file, or `-` for standard output
-    #[arg(value_name = "FILE", required_unless_present = "to_ring")]
+    #[arg(value_name = "FILE", group = "dest")]
     pub file: Option<String>,
     /// Save the key in your personal key ring (instead of, or besides, FILE)
-    #[arg(long)]
+    #[arg(long, group = "dest")]
     pub to_ring: bool,
     /// Overwrite FILE if it exists
     #[arg(long)]
@@ -202,6 +219,14 @@ pub struct RemoveUserArgs {
 pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write git-secret.1 and git-secret-COMMAND.1 for every command into DIR
+    /// (created if missing; existing pages are replaced)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

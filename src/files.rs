@@ -14,11 +14,34 @@ pub fn write_secret_file(path: &Path, contents: &[u8], overwrite: bool) -> Resul
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    // tempfile creates files with mode 0600 on unix.
+    if !dir.is_dir() {
+        let why = if dir.symlink_metadata().is_ok() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        anyhow::bail!(
+            "cannot write {}: the directory {} {why}",
+            path.display(),
+            dir.display()
+        );
+    }
+    // tempfile creates files with mode 0600 on unix. Its error names the
+    // temp file, which the user never asked for: keep only the OS error.
     let mut tmp = tempfile::Builder::new()
         .prefix(".git-secret-tmp")
         .tempfile_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+        .map_err(|e| {
+            e.raw_os_error()
+                .map_or_else(|| io::Error::from(e.kind()), io::Error::from_raw_os_error)
+        })
+        .with_context(|| {
+            format!(
+                "cannot write {}: cannot create a file in {}",
+                path.display(),
+                dir.display()
+            )
+        })?;
     tmp.write_all(contents)
         .and_then(|_| crate::fault::io_point("write-secret-file"))
         .and_then(|_| tmp.as_file().sync_all())

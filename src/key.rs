@@ -279,6 +279,15 @@ pub enum LineError {
     BlockNotEnded,
     /// The block ending here is incomplete or inconsistent.
     Incomplete { git_crypt: bool, error: BlockError },
+    /// The id on this line, or the key material on it, does not match the
+    /// other (on `other_line`): `id` says which one looks mistyped (an id
+    /// one or two characters off the computed one), else the material.
+    Mistyped {
+        id: bool,
+        other_line: usize,
+        stated: KeyId,
+        computed: KeyId,
+    },
     /// A bad `field: value` line inside a block.
     Field(FieldError),
 }
@@ -357,6 +366,27 @@ impl fmt::Display for KeyFileError {
                         let kind = if *git_crypt { "git-crypt " } else { "" };
                         write!(f, ": incomplete {kind}key block")?
                     }
+                    LineError::Mistyped {
+                        id: false,
+                        other_line,
+                        stated,
+                        ..
+                    } => write!(
+                        f,
+                        ": the key material was mistyped or damaged: it does not match the key id \
+                         on line {other_line} ({stated}); copy the key file again from where it was exported"
+                    )?,
+                    LineError::Mistyped {
+                        id: true,
+                        other_line,
+                        stated,
+                        computed,
+                    } => write!(
+                        f,
+                        ": the key id {stated} was mistyped or damaged: it does not match the key \
+                         material on line {other_line} (id {computed}); copy the key file again from \
+                         where it was exported"
+                    )?,
                     LineError::LineBreaksLost => write!(
                         f,
                         ": the key file's line breaks look lost (the whole block is on one line); \
@@ -556,7 +586,8 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFile
                 })
             }
             None if line.starts_with(BEGIN_PREFIX) => {
-                if line.contains(" name:") || line.contains(" key:") {
+                // A version never holds ':'; a field glued on does.
+                if line[BEGIN_PREFIX.len()..].contains(':') {
                     return Err(at(LineError::LineBreaksLost));
                 }
                 // Quote the version only when it looks like one: a damaged line may hold key material.
@@ -566,11 +597,9 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFile
             None => return Err(at(LineError::ExpectedBegin)),
             Some(_) if line.starts_with(BEGIN_PREFIX) => return Err(at(LineError::BlockNotEnded)),
             Some(current) if line == END && !current.git_crypt => {
+                let (id_line, key_line) = (current.id_line, current.key_line);
                 let key = current.finish().map_err(|error| {
-                    at(LineError::Incomplete {
-                        git_crypt: false,
-                        error,
-                    })
+                    block_error(error, false, id_line, key_line, file(), number + 1)
                 })?;
                 if !keys.keys.iter().any(|k| k.id() == key.id()) {
                     keys.keys.push(key);
@@ -578,18 +607,18 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFile
                 block = None;
             }
             Some(current) if line == GIT_CRYPT_END && current.git_crypt => {
+                let (id_line, key_line) = (current.id_line, current.key_line);
                 let key = current.finish_git_crypt().map_err(|error| {
-                    at(LineError::Incomplete {
-                        git_crypt: true,
-                        error,
-                    })
+                    block_error(error, true, id_line, key_line, file(), number + 1)
                 })?;
                 if !keys.git_crypt.iter().any(|k| k.id() == key.id()) {
                     keys.git_crypt.push(key);
                 }
                 block = None;
             }
-            Some(current) => current.field(line).map_err(|e| at(LineError::Field(e)))?,
+            Some(current) => current
+                .field(line, number + 1)
+                .map_err(|e| at(LineError::Field(e)))?,
         }
     }
     if block.is_some() {
@@ -620,8 +649,53 @@ pub fn parse_key_file_all(bytes: &[u8], source: &str) -> Result<KeyFile, KeyFile
     Ok(keys)
 }
 
+/// A block's error, at the END line, or for an id that does not match the
+/// material at the line that looks mistyped: a typo in the material gives
+/// a random id, one in the id an id one or two characters off.
+fn block_error(
+    error: BlockError,
+    git_crypt: bool,
+    id_line: usize,
+    key_line: usize,
+    file: String,
+    end_line: usize,
+) -> KeyFileError {
+    let BlockError::IdMismatch { stated, computed } = error else {
+        return KeyFileError::Line {
+            file,
+            line: end_line,
+            problem: LineError::Incomplete { git_crypt, error },
+        };
+    };
+    let (stated_hex, computed_hex) = (stated.to_string(), computed.to_string());
+    let differing = stated_hex
+        .bytes()
+        .zip(computed_hex.bytes())
+        .filter(|(a, b)| a != b)
+        .count();
+    let id = differing <= 2;
+    let (line, other_line) = if id {
+        (id_line, key_line)
+    } else {
+        (key_line, id_line)
+    };
+    KeyFileError::Line {
+        file,
+        line,
+        problem: LineError::Mistyped {
+            id,
+            other_line,
+            stated,
+            computed,
+        },
+    }
+}
+
 #[derive(Default)]
 struct Block {
+    /// Where the id and key fields were (1-based), for messages.
+    id_line: usize,
+    key_line: usize,
     git_crypt: bool,
     /// A v2 block: `vouched-by:` and `vouch:` are required.
     vouched: bool,
@@ -635,7 +709,7 @@ struct Block {
 }
 
 impl Block {
-    fn field(&mut self, line: &str) -> Result<(), FieldError> {
+    fn field(&mut self, line: &str, number: usize) -> Result<(), FieldError> {
         let Some((field, value)) = line.split_once(':') else {
             return Err(FieldError::NotAField);
         };
@@ -687,7 +761,10 @@ impl Block {
                 let hex = KeyId::from_hex(value).ok_or(FieldError::BadVouch)?;
                 self.vouch = Some(hex.0);
             }
-            Some(Field::Id) => self.id = Some(KeyId::from_hex(value).ok_or(FieldError::BadId)?),
+            Some(Field::Id) => {
+                self.id = Some(KeyId::from_hex(value).ok_or(FieldError::BadId)?);
+                self.id_line = number;
+            }
             Some(Field::Key) if self.git_crypt => {
                 let mut material = Zeroizing::new([0u8; crate::gitcrypt::MATERIAL_LEN]);
                 let decoded = Base64::decode(value, material.as_mut()).map(|d| d.len());
@@ -695,6 +772,7 @@ impl Block {
                     return Err(FieldError::DamagedMaterial { git_crypt: true });
                 }
                 self.git_crypt_material = Some(material);
+                self.key_line = number;
             }
             Some(Field::Key) => {
                 let mut material = Zeroizing::new([0u8; KEY_LEN]);
@@ -703,6 +781,7 @@ impl Block {
                     return Err(FieldError::DamagedMaterial { git_crypt: false });
                 }
                 self.material = Some(material);
+                self.key_line = number;
             }
             // Quote only short field names: a damaged line may hold key material.
             None => return Err(FieldError::Unknown(ShortFieldName::of(field))),

@@ -25,6 +25,7 @@ pub mod key;
 pub mod keyname;
 pub mod keyring;
 pub mod passphrase;
+pub mod pasted;
 pub mod path;
 pub mod pipeline;
 pub mod recipients;

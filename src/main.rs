@@ -8,6 +8,9 @@ fn main() -> ExitCode {
     let reporter = Reporter;
     match git_secret::commands::run(cli, Session::new(reporter)) {
         Ok(code) => code,
+        Err(e) if git_secret::report::is_closed_stdout(&e) => {
+            ExitCode::from(git_secret::report::CLOSED_STDOUT)
+        }
         Err(e) => {
             reporter.error(&e);
             ExitCode::FAILURE

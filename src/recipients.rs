@@ -126,16 +126,28 @@ impl Recipient {
         } else {
             Recipient { key, comment }
         };
-        recipient.validate().with_context(|| {
-            format!("{arg} is not an age public key (age1…) or an SSH ed25519/RSA public key (or a file holding one)")
-        })?;
+        if let Err(why) = recipient.validate() {
+            let expected = "expected an age recipient (age1…, as `age-keygen -y IDENTITY-FILE` prints it; \
+                 age1NAME1… for a plugin such as age-plugin-yubikey) \
+                 or an SSH public key line (ssh-ed25519 AAAA… or ssh-rsa AAAA…, as in ~/.ssh/id_ed25519.pub), \
+                 or a file holding one";
+            let arg = escape(arg);
+            match why {
+                Some(why) => {
+                    bail!("{arg} is not a public key git-secret can use ({why}): {expected}")
+                }
+                None => bail!("{arg} is not a public key: {expected}"),
+            }
+        }
         Ok(recipient)
     }
 
-    /// Parses the key text, without running any plugin.
-    fn validate(&self) -> Result<()> {
+    /// Parses the key text, without running any plugin; the error says why
+    /// not where that says more than "not a key" (as [`Self::to_age`]).
+    fn validate(&self) -> Result<(), Option<String>> {
         if let Some(public) = self.passphrase_key() {
-            age::x25519::Recipient::from_str(public).map_err(|e| anyhow::anyhow!("{e}"))?;
+            age::x25519::Recipient::from_str(public)
+                .map_err(|e| Some(format!("a damaged age recipient: {e}")))?;
         } else if self.plugin().is_none() {
             // (A plugin recipient is one age's parser accepted.)
             self.to_age()?;
@@ -154,7 +166,13 @@ impl Recipient {
             .plugin()
             .and_then(|_| age::plugin::Recipient::from_str(&self.key).ok())
         else {
-            return self.to_age();
+            return self.to_age().map_err(|why| {
+                anyhow::anyhow!(
+                    "recipient {} is not a usable public key{}",
+                    self.fingerprint(),
+                    why.map(|w| format!(" ({w})")).unwrap_or_default()
+                )
+            });
         };
         let prompts = Prompts {
             reporter: *reporter,
@@ -171,14 +189,27 @@ impl Recipient {
         }
     }
 
-    fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>> {
+    /// The age recipient; when the key is not one, why, where that says
+    /// more than "not a key" (age's own text for the rest is debug output).
+    fn to_age(&self) -> Result<Box<dyn age::Recipient + Send>, Option<String>> {
+        use age::ssh::ParseRecipientKeyError as E;
         if self.key.starts_with("age1") {
-            let r =
-                age::x25519::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r = age::x25519::Recipient::from_str(&self.key)
+                .map_err(|e| Some(format!("a damaged age recipient: {e}")))?;
             Ok(Box::new(r))
         } else {
-            let r =
-                age::ssh::Recipient::from_str(&self.key).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let r = age::ssh::Recipient::from_str(&self.key).map_err(|e| match e {
+                E::RsaModulusTooLarge => Some("its RSA key is larger than age supports".to_owned()),
+                E::RsaModulusTooSmall => {
+                    Some("its RSA key is shorter than 2048 bits, too weak".to_owned())
+                }
+                E::Unsupported(kind) => Some(format!(
+                    "SSH keys of type {} are not supported",
+                    escape(&kind)
+                )),
+                // Invalid, Ignore and any future kind: "not a key" says it.
+                _ => None,
+            })?;
             Ok(Box::new(r))
         }
     }

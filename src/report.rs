@@ -78,3 +78,35 @@ pub fn write_causes(
     }
     Ok(())
 }
+
+/// The exit status when standard output's reader has gone (`git-secret
+/// status | head -1`): 141, what a shell reports for git in the same place
+/// (killed by SIGPIPE, 128 + 13). Not 0: the output was cut short, so a
+/// script with `set -o pipefail` must not take it for a complete success.
+pub const CLOSED_STDOUT: u8 = 141;
+
+/// Whether `error` is a write to a standard output nobody reads any more:
+/// then the command ends quietly, as git and ripgrep do. A broken pipe to
+/// a child process (git) is a real error and still reported.
+pub fn is_closed_stdout(error: &anyhow::Error) -> bool {
+    let broken_pipe = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    });
+    broken_pipe && stdout_reader_gone()
+}
+
+/// poll(2) reports POLLERR on a pipe's write end once the read end is
+/// closed, and POLLHUP on a socket whose peer has gone.
+fn stdout_reader_gone() -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdout = std::io::stdout();
+    let mut fds = [PollFd::new(&stdout, PollFlags::empty())];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    poll(&mut fds, Some(&now)).is_ok()
+        && fds[0].revents().intersects(PollFlags::ERR | PollFlags::HUP)
+}

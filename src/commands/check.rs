@@ -680,10 +680,10 @@ fn report(leaks: &[Leak], what: &str, reporter: &Reporter) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(reporter.fail(format_args!(
-        "{what}: {} blob(s). Anyone with a clone can read plaintext ones, so the real fix is to change those \
-         secrets (rotate the secret itself: a new password or token; rewriting history does not unshare it). \
-         To also purge them from history, rewrite it (e.g. `git filter-repo --path PATH --invert-paths`) and force-push; \
-         every clone must then be re-cloned",
+        "{what}: {} blob(s). First rotate the secrets in them: change those secrets where they are used \
+         (a new password, token or key), since anyone with a clone can already read them and rewriting history \
+         does not unshare them. Then, to purge the blobs from history, rewrite it (e.g. `git filter-repo \
+         --path PATH --invert-paths`) and force-push; every clone must then be re-cloned",
         leaks.len()
     )))
 }

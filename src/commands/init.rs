@@ -16,8 +16,9 @@ pub fn run(session: &Session, args: &InitArgs) -> Result<ExitCode> {
     let store = repo.key_store();
     if store.has(name) {
         bail!(
-            "key '{name}' already exists in this repository ({}); share it with `git-secret export-key FILE`",
-            store.path(name).display()
+            "key '{name}' already exists in this repository ({}); share it with `{}`",
+            store.path(name).display(),
+            export_command(name)
         );
     }
     // A clone of an encrypted repository needs the team's key, not a new one.
@@ -70,9 +71,20 @@ pub fn run(session: &Session, args: &InitArgs) -> Result<ExitCode> {
         "Created key '{name}' (id {}) in {}.\n\
          Next: mark files in .gitattributes, for example\n    \
          secrets/** filter={driver} diff={driver} merge={driver} -text\n\
-         then commit them, and share the key with `git-secret export-key FILE`.",
+         then commit them, and share the key with `{}`.",
         key.id(),
-        store.path(name).display()
+        store.path(name).display(),
+        export_command(name)
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The export command for key `name`: without `-k`, export-key exports the
+/// default key, so any other name must be spelt out.
+fn export_command(name: &str) -> String {
+    if name == crate::key::DEFAULT_NAME {
+        "git-secret export-key FILE".to_owned()
+    } else {
+        format!("git-secret export-key -k {name} FILE")
+    }
 }

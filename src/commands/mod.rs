@@ -11,6 +11,7 @@ pub mod init;
 pub mod install;
 pub mod keys;
 pub mod lock;
+pub mod man;
 pub mod plumbing;
 pub mod preflight;
 pub mod rotate;
@@ -37,16 +38,8 @@ pub fn run(cli: Cli, session: Session) -> Result<ExitCode> {
         Command::ListUsers => users::list(s),
         Command::RemoveUser(args) => users::remove(s, &args),
         Command::ImportGitCrypt(args) => import_git_crypt::run(s, &args),
-        Command::Completions(args) => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(args.shell, &mut cmd, "git-secret", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completions(args) => man::completions(args.shell),
+        Command::Man(args) => man::run(s, &args),
         Command::Status(args) => status::run(s, &args),
         Command::View(args) => view::run(s, &args),
         Command::Doctor(args) => doctor::run(s, &args),

@@ -295,7 +295,23 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if shown == 0 {
-        reporter.note("No tracked file is marked for git-secret (see .gitattributes.example).");
+        // A path git does not track (a typo, a file never added) is not
+        // "nothing marked": say which.
+        let tracked = super::check::listed_paths(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
+        let untracked: Vec<&String> = filters
+            .iter()
+            .zip(&wanted)
+            .filter(|(_, w)| !tracked.iter().any(|p| p.is_within(w.as_bytes())))
+            .map(|(given, _)| given)
+            .collect();
+        for given in &untracked {
+            reporter.note(format_args!(
+                "{given} is not tracked by git: status lists only tracked files (`git add` it first)"
+            ));
+        }
+        if untracked.is_empty() {
+            reporter.note("No tracked file is marked for git-secret (see .gitattributes.example).");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

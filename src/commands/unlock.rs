@@ -65,19 +65,32 @@ pub fn run(session: &Session, args: &UnlockArgs) -> Result<ExitCode> {
     let marked = marked_files(repo)?;
     let needed = needed_ids(repo, &marked)?;
     let (offered, source, from_ring) = if args.files.is_empty() {
-        offered_without_files(repo, &needed, args.passphrase_fd, reporter)?
+        match offered_without_files(repo, &needed, args.passphrase_fd, reporter) {
+            Ok(offered) => offered,
+            Err(e) => {
+                // Nothing offered, but nothing missing either: a no-op, not a
+                // failure. Unless a newer keys.age (a rotation on its way) was
+                // what could not be opened: that the user must hear.
+                let held = already_unlocked(repo, &store, &marked, &needed)?;
+                if held.is_empty() || wrapped_versions(repo).iter().any(|v| v.newer) {
+                    return Err(e);
+                }
+                for (name, id) in held {
+                    reporter.note(format_args!(
+                        "Key '{name}' (id {id}) is already unlocked here; nothing to do."
+                    ));
+                }
+                refresh_drivers(repo, &marked_names(&marked), reporter)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
     } else {
         (offered, Source::Files, BTreeSet::new())
     };
 
     let plan = plan(repo, &store, &offered, &marked, &needed, reporter)?;
     vet_plan(&store, &plan, &offered, source, &from_ring, reporter)?;
-    let marked_names: Vec<String> = marked
-        .iter()
-        .map(|m| m.key_name.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let marked_names = marked_names(&marked);
     if plan.is_empty() {
         if refresh_drivers(repo, &marked_names, reporter)? {
             crate::hook::install_or_warn(repo, reporter);
@@ -145,6 +158,39 @@ fn refresh_drivers(repo: &Repo, marked_names: &[String], reporter: &Reporter) ->
         ));
     }
     Ok(true)
+}
+
+/// The key names the marked files use, each once.
+fn marked_names(marked: &[Marked]) -> Vec<String> {
+    marked
+        .iter()
+        .map(|m| m.key_name.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// When the store already holds every key id the repository needs and the
+/// work tree holds their plaintext: each key name with its newest held id.
+/// Empty otherwise (or when nothing is needed).
+fn already_unlocked(
+    repo: &Repo,
+    store: &KeyStore,
+    marked: &[Marked],
+    needed: &Needed,
+) -> Result<Vec<(String, KeyId)>> {
+    let held = Keyring::load(store)?;
+    let mut unlocked = Vec::new();
+    for (name, ids) in needed {
+        if !ids.iter().all(|id| held.holds(id)) || needs_checkout(repo, marked, name)? {
+            return Ok(Vec::new());
+        }
+        let Some(newest) = held.current(name) else {
+            return Ok(Vec::new());
+        };
+        unlocked.push((name.clone(), newest.id()));
+    }
+    Ok(unlocked)
 }
 
 fn needed_ids(repo: &Repo, marked: &[Marked]) -> Result<Needed> {

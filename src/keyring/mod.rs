@@ -21,7 +21,7 @@ pub use store::KeyStore;
 
 use crate::crypto::KeyId;
 use crate::gitcrypt::GitCryptKey;
-use crate::key::{format_key_file_all, parse_key_file_all, Key, KeyFile};
+use crate::key::{format_key_file_all, parse_key_file_all, Key, KeyFile, KeyFileError, LineError};
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -160,7 +160,40 @@ pub fn read_key_file(path: &str, reporter: &Reporter) -> Result<KeyFile> {
         fs::read(path).with_context(|| format!("cannot read key file {path}"))?
     });
     let source = if path == "-" { "standard input" } else { path };
-    Ok(parse_key_file_all(&bytes, source)?)
+    let first = match parse_key_file_all(&bytes, source) {
+        Ok(file) => return Ok(file),
+        Err(e) => e,
+    };
+    // Not a key file as it is: perhaps one with a byte-order mark, in UTF-16,
+    // as base64, or with its line breaks lost (crate::pasted).
+    let Some(pasted) = crate::pasted::unwrap(&bytes) else {
+        return Err(first.into());
+    };
+    let named = pasted.source(source);
+    match parse_key_file_all(&pasted.bytes, &named) {
+        Ok(file) => Ok(file),
+        Err(_) if pasted.base64 && !crate::pasted::looks_like_key_file(&pasted.bytes) => bail!(
+            "{source} looks like base64, but what it decodes to is not a git-secret key file; \
+             pass the key file itself (`git-secret export-key FILE` writes one)"
+        ),
+        // Line numbers of the rebuilt text would mislead: say what it looks like.
+        Err(KeyFileError::Line {
+            problem: LineError::Mistyped { id, .. },
+            ..
+        }) if pasted.reflowed => bail!(
+            "{named}: the key file's line breaks look lost (it is all on one line), and with them \
+             put back, its key {} was mistyped or damaged: the id does not match the material; \
+             copy the key file again from where it was exported, with its line breaks",
+            if id { "id" } else { "material" }
+        ),
+        Err(_) if pasted.reflowed => Err(KeyFileError::Line {
+            file: named,
+            line: 1,
+            problem: LineError::LineBreaksLost,
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(unix)]

@@ -8,6 +8,7 @@ mod deploy;
 mod doctor;
 mod edit;
 mod faults;
+mod first_day;
 #[path = "../../fuzz/bodies.rs"]
 mod fuzzing;
 mod gitcrypt;

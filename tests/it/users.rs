@@ -135,7 +135,7 @@ fn add_user_refuses_a_bad_recipient_and_a_locked_repo() {
     let before = repo.snapshot();
     assert_refused(
         &repo.secret(&["add-user", "ssh-dss AAAAnotakey"]),
-        "not an age public key",
+        "is not a public key: expected an age recipient",
     );
     assert_eq!(repo.snapshot(), before);
     repo.keep_key(); // lock keeps a key that exists nowhere else
