@@ -465,7 +465,8 @@ fn add_user_with_a_bogus_key_says_what_is_expected() {
     assert_eq!(
         stderr(&out),
         "git-secret: error: bogus is not a public key: expected an age recipient (age1…, as \
-         `age-keygen -y IDENTITY-FILE` prints it) or an SSH public key line (ssh-ed25519 AAAA… or \
+         `age-keygen -y IDENTITY-FILE` prints it; age1NAME1… for a plugin such as age-plugin-yubikey) \
+         or an SSH public key line (ssh-ed25519 AAAA… or \
          ssh-rsa AAAA…, as in ~/.ssh/id_ed25519.pub), or a file holding one\n"
     );
     let out = repo.secret(&["add-user", "ssh-ed25519 AAAAnotbase64!"]);
