@@ -3,6 +3,7 @@
 //! through the session's reporter.
 
 pub mod check;
+pub mod exec;
 pub mod export_key;
 pub mod import_git_crypt;
 pub mod init;
@@ -47,6 +48,7 @@ pub fn run(cli: Cli, session: Session) -> Result<ExitCode> {
         }
         Command::Status(args) => status::run(s, &args),
         Command::View(args) => view::run(s, &args),
+        Command::Exec(args) => exec::run(s, &args),
         Command::Install => install::install(s),
         Command::Uninstall => install::uninstall(s),
         Command::Check(args) => check::run(s, &args),

@@ -4,6 +4,7 @@ mod attacks_attrs;
 mod attacks_keys;
 mod attacks_marking;
 mod attacks_recipients;
+mod exec;
 mod faults;
 #[path = "../../fuzz/bodies.rs"]
 mod fuzzing;
