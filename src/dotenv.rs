@@ -20,7 +20,9 @@ pub struct Binding {
     pub key: Option<String>,
     /// `None` for a key without `=` (python-dotenv then sets nothing).
     pub value: Option<String>,
-    /// The line the statement starts on (1-based).
+    /// The line the statement starts on (1-based). python-dotenv's warning
+    /// counts from the blank lines before it, if any; this is the line of
+    /// the statement itself.
     pub line: usize,
     /// The statement could not be parsed; it is skipped.
     pub error: bool,
