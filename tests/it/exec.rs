@@ -487,3 +487,153 @@ fn exec_warns_about_invalid_lines_without_their_content() {
          git-secret: warning: secrets/app.env, line 4: python-dotenv cannot parse this statement; skipped\n"
     );
 }
+
+/// Many generated files, each loaded by the real python-dotenv and by our
+/// parser (in process): the same variables, refusals and number of skipped
+/// statements, with and without override.
+#[test]
+fn dotenv_parser_agrees_with_python_dotenv_on_generated_files() {
+    use git_secret::dotenv::{decode, parse, Environment};
+    const PIECES: &[&str] = &[
+        "A",
+        "B_2",
+        "é",
+        "=",
+        "=",
+        " ",
+        "\t",
+        "\n",
+        "\n",
+        "\r\n",
+        "\r",
+        "'",
+        "\"",
+        "\\",
+        "#",
+        "export ",
+        "export",
+        "${A}",
+        "${B_2:-d}",
+        "${PRESET}",
+        "${",
+        "}",
+        ":-",
+        "$",
+        "x y",
+        "\u{feff}",
+        "\u{a0}",
+        "\u{1f}",
+        "\u{2028}",
+        "\\n",
+        "\\'",
+        "\\\"",
+        "\\\\",
+        "=#",
+        " #c",
+        "'k'",
+        "\0",
+        "v",
+    ];
+    const BASE: [(&str, &str); 4] = [
+        ("LC_ALL", "C.UTF-8"),
+        ("PYTHONCOERCECLOCALE", "0"),
+        ("PRESET", "from-env"),
+        ("A", "env-a"),
+    ];
+    const COUNT: usize = 1500;
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path().join("gen");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((seed >> 33) as usize) % n
+    };
+    let mut texts = Vec::new();
+    for i in 0..COUNT {
+        let text: String = (0..1 + next(24))
+            .map(|_| PIECES[next(PIECES.len())])
+            .collect();
+        std::fs::write(dir.join(i.to_string()), &text).unwrap();
+        texts.push(text);
+    }
+    let script = r#"
+import logging, os, sys
+from dotenv import load_dotenv
+class Count(logging.Handler):
+    n = 0
+    def emit(self, record):
+        Count.n += 1
+log = logging.getLogger('dotenv.main')
+log.addHandler(Count())
+log.propagate = False
+d, count = sys.argv[1], int(sys.argv[2])
+start = dict(os.environb)
+for ov in (0, 1):
+    for i in range(count):
+        Count.n = 0
+        os.environb.clear()
+        os.environb.update(start)
+        try:
+            load_dotenv(os.path.join(d, str(i)), override=bool(ov))
+            out = b''.join(k + b'=' + v + b'\0' for k, v in sorted(os.environb.items()))
+        except ValueError:
+            out = b'REFUSED'
+        out = str(Count.n).encode() + b'\0' + out
+        open(os.path.join(d, 'out', '%d-%d' % (ov, i)), 'wb').write(out)
+"#;
+    let out = Command::new(test_venv().join("bin/python"))
+        .env_clear()
+        .envs(BASE)
+        .args(["-c", script, dir.to_str().unwrap(), &COUNT.to_string()])
+        .output()
+        .unwrap();
+    assert_success(&out, "python-dotenv");
+    let mut mismatches = Vec::new();
+    for override_ in [false, true] {
+        for (i, text) in texts.iter().enumerate() {
+            let python =
+                std::fs::read(dir.join("out").join(format!("{}-{i}", u8::from(override_))))
+                    .unwrap();
+            let (warned, python) = python.split_at(python.iter().position(|&b| b == 0).unwrap());
+            let python = &python[1..];
+            let bindings = parse(&decode(text.as_bytes()).unwrap());
+            let skipped = bindings.iter().filter(|b| b.error).count().to_string();
+            let mut env = Environment::new(BASE.map(|(k, v)| (k.into(), v.into())));
+            let ours = match env.load(&bindings, override_) {
+                Err(_) => b"REFUSED".to_vec(),
+                Ok(()) => {
+                    let mut vars: Vec<(&std::ffi::OsStr, &std::ffi::OsStr)> = env.vars().collect();
+                    vars.sort();
+                    vars.iter()
+                        .flat_map(|(k, v)| {
+                            [k.as_encoded_bytes(), b"=", v.as_encoded_bytes(), b"\0"].concat()
+                        })
+                        .collect()
+                }
+            };
+            if ours != python || skipped.as_bytes() != warned {
+                mismatches.push(format!(
+                    "file {i} {text:?}, override {override_}:\n  python {:?} ({} skipped)\n  ours   {:?} ({skipped} skipped)",
+                    String::from_utf8_lossy(python),
+                    String::from_utf8_lossy(warned),
+                    String::from_utf8_lossy(&ours),
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} loads differ:\n{}",
+        mismatches.len(),
+        2 * COUNT,
+        mismatches
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
