@@ -449,26 +449,33 @@ impl Environment {
                 env.or(file)
             }
         };
-        let mut out = Vec::with_capacity(value.len());
-        let mut rest = value;
-        while let Some(start) = rest.find("${") {
-            out.extend_from_slice(&rest.as_bytes()[..start]);
-            rest = &rest[start..];
-            match variable(rest) {
-                Some((name, default, len)) => {
-                    match lookup(name) {
-                        Some(found) => out.extend_from_slice(found.unwrap_or_default().as_bytes()),
-                        None => out.extend_from_slice(default.unwrap_or("").as_bytes()),
+        // Measured first, then written once: a growing buffer would leave
+        // unwiped copies of the values behind.
+        let pieces = |emit: &mut dyn FnMut(&[u8])| {
+            let mut rest = value;
+            while let Some(start) = rest.find("${") {
+                emit(&rest.as_bytes()[..start]);
+                rest = &rest[start..];
+                match variable(rest) {
+                    Some((name, default, len)) => {
+                        match lookup(name) {
+                            Some(found) => emit(found.unwrap_or_default().as_bytes()),
+                            None => emit(default.unwrap_or("").as_bytes()),
+                        }
+                        rest = &rest[len..];
                     }
-                    rest = &rest[len..];
-                }
-                None => {
-                    out.push(b'$');
-                    rest = &rest[1..];
+                    None => {
+                        emit(b"$");
+                        rest = &rest[1..];
+                    }
                 }
             }
-        }
-        out.extend_from_slice(rest.as_bytes());
+            emit(rest.as_bytes());
+        };
+        let mut len = 0;
+        pieces(&mut |piece| len += piece.len());
+        let mut out = Vec::with_capacity(len);
+        pieces(&mut |piece| out.extend_from_slice(piece));
         OsString::from_vec(out)
     }
 }
