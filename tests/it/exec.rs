@@ -421,6 +421,13 @@ fn exec_refuses_unmarked_missing_and_unopenable_files() {
         "git-secret: error: secrets/eq.env, line 2: a variable name cannot contain '='; \
          touch was not run\n",
     );
+    repo.write("secrets/nul.env", b"A=1\nB=\"x\0y\"\n".as_slice());
+    assert_exec_refused(
+        &repo,
+        &["--env", "secrets/nul.env"],
+        "git-secret: error: secrets/nul.env, line 2: a variable cannot contain a NUL character; \
+         touch was not run\n",
+    );
     let id = repo
         .secret_ok(&["keys"])
         .split_whitespace()
