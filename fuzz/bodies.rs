@@ -418,3 +418,62 @@ pub fn pktline(data: &[u8]) {
         "responses differ from the protocol"
     );
 }
+
+/// Arbitrary bytes as a dotenv file for `exec`. Panics unless: decoding,
+/// parsing and loading never panic (also on text that kept its `\r`, as a
+/// lossy decode gives); statements come in order of their lines, each
+/// within the text; a skipped statement carries no key or value; a parsed
+/// key is never empty; and what is set in the environment is exactly the
+/// statements' keys whose last statement has a value.
+pub fn dotenv(data: &[u8]) {
+    use git_secret::dotenv::{decode, parse, Environment};
+    let lossy = String::from_utf8_lossy(data);
+    let texts: Vec<String> = match decode(data) {
+        Ok(text) => vec![text.to_string(), lossy.into_owned()],
+        Err(e) => {
+            assert!(e.line >= 1 && e.line <= 1 + data.iter().filter(|&&b| b == b'\n').count());
+            vec![lossy.into_owned()]
+        }
+    };
+    for text in texts {
+        let lines = 1 + text.matches(['\n', '\r']).count();
+        let bindings = parse(&text);
+        let mut last = 0;
+        for b in &bindings {
+            assert!(
+                b.line >= last && b.line <= lines,
+                "line {} of {lines}",
+                b.line
+            );
+            last = b.line;
+            if b.error {
+                assert!(b.key.is_none() && b.value.is_none());
+            }
+            assert!(b.key.as_deref() != Some(""), "empty key");
+        }
+        for override_ in [false, true] {
+            let mut env = Environment::default();
+            if env.load(&bindings, override_).is_ok() {
+                // The last statement of each key decides, as in a dict.
+                let mut last_value = std::collections::BTreeMap::new();
+                for b in &bindings {
+                    if let Some(key) = b.key.as_deref() {
+                        last_value.insert(key, b.value.is_some());
+                    }
+                }
+                let want: Vec<&str> = last_value
+                    .into_iter()
+                    .filter_map(|(k, has)| has.then_some(k))
+                    .collect();
+                let mut got: Vec<String> = env
+                    .vars()
+                    .map(|(k, _)| k.to_string_lossy().into_owned())
+                    .collect();
+                got.sort_unstable();
+                assert_eq!(got, want, "variables set");
+            } else {
+                assert_eq!(env.vars().count(), 0, "a refusal set variables");
+            }
+        }
+    }
+}

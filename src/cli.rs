@@ -97,6 +97,8 @@ pub enum Command {
     /// remains. With --fix, does what is safe (drivers, modes, leftovers of
     /// killed commands, the hook), says so in `fixed: …` lines, and checks again.
     Doctor(DoctorArgs),
+    /// Run a command with the variables of encrypted dotenv files in its environment; nothing is written to disk
+    Exec(ExecArgs),
     /// Configure the default driver in your global git config: every clone starts in locked mode
     Install,
     /// Remove what `install` wrote to your global git config
@@ -292,6 +294,29 @@ pub struct ViewArgs {
     /// A key file to decrypt with (`-` reads standard input), besides the keys held here
     #[arg(long, value_name = "FILE")]
     pub key: Option<String>,
+}
+
+/// `exec`: at least one `--env` (running a command with no secrets added
+/// is not what anyone calls exec for, so it is a usage error).
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Each file is read as python-dotenv 1.2's load_dotenv(FILE, override=...) reads it, \
+    in the order given; statements it cannot parse are skipped with a warning naming the line. \
+    Exit status: CMD's; 127 when CMD is not found, 126 when it cannot be run."
+)]
+pub struct ExecArgs {
+    /// A marked dotenv file (repeatable; later files see the variables of earlier ones)
+    #[arg(long = "env", value_name = "PATH", required = true)]
+    pub env: Vec<std::ffi::OsString>,
+    /// Let the files' values replace variables already set in the environment
+    #[arg(long = "override")]
+    pub override_env: bool,
+    /// A key file to decrypt with (`-` reads standard input), besides the keys held here
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<String>,
+    /// The command to run, after `--`
+    #[arg(value_name = "CMD", required = true, last = true)]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

@@ -14,6 +14,7 @@ pub mod checkout;
 pub mod cli;
 pub mod commands;
 pub mod crypto;
+pub mod dotenv;
 pub mod drivers;
 pub mod fault;
 pub mod files;

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod doctor;
 pub mod edit;
+pub mod exec;
 pub mod export_key;
 pub mod import_git_crypt;
 pub mod init;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, session: Session) -> Result<ExitCode> {
         Command::View(args) => view::run(s, &args),
         Command::Doctor(args) => doctor::run(s, &args),
         Command::Edit(args) => edit::run(s, &args),
+        Command::Exec(args) => exec::run(s, &args),
         Command::Install => install::install(s),
         Command::Uninstall => install::uninstall(s),
         Command::Check(args) => check::run(s, &args),

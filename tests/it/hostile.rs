@@ -78,6 +78,12 @@ fn key_file_corpus() {
 }
 
 #[test]
+fn dotenv_corpus() {
+    let n = run_corpus("dotenv", fuzzing::dotenv);
+    assert!(n >= 5, "only {n} dotenv corpus files");
+}
+
+#[test]
 fn pktline_corpus() {
     let n = run_corpus("pktline", fuzzing::pktline);
     assert!(n >= 4, "only {n} pkt-line corpus files");

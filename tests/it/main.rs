@@ -7,6 +7,7 @@ mod attacks_recipients;
 mod deploy;
 mod doctor;
 mod edit;
+mod exec;
 mod faults;
 mod first_day;
 #[path = "../../fuzz/bodies.rs"]

@@ -1,0 +1,91 @@
+//! `git-secret exec --env FILE... -- CMD [ARG]...`: runs CMD with the
+//! variables of encrypted dotenv files added to its environment, as a
+//! secret manager injects runtime secrets (`sops exec-env`). The files are
+//! decrypted in memory and parsed as python-dotenv parses them
+//! (`crate::dotenv`), each like one `load_dotenv(FILE, override=…)` in the
+//! order given; the plaintext is never written anywhere. CMD then replaces
+//! this process, so its exit status and signals are its own.
+
+use super::view::{keys_without_unlocking, open, tree_paths};
+use crate::attrs::{key_names, AttrSource};
+use crate::cli::ExecArgs;
+use crate::dotenv::{self, Environment};
+use crate::path::GitPath;
+use crate::session::Session;
+use anyhow::{bail, Context, Result};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
+use zeroize::Zeroizing;
+
+/// A shell's status for a command it cannot find, and for one it found but
+/// cannot run.
+const NOT_FOUND: u8 = 127;
+const NOT_EXECUTABLE: u8 = 126;
+
+pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
+    let keyring = keys_without_unlocking(session, args.key.as_deref())?;
+    let repo = session.repo()?;
+    let paths = tree_paths(repo, &args.env);
+    let refs: Vec<&GitPath> = paths.iter().collect();
+    let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
+    // Every file is opened before any is parsed: a refusal runs nothing.
+    let mut texts = Vec::with_capacity(paths.len());
+    for (path, name) in paths.iter().zip(names) {
+        if name.is_none() {
+            bail!(
+                "{path} is not marked for encryption in .gitattributes; \
+                 exec reads only marked files"
+            );
+        }
+        let data = Zeroizing::new(
+            std::fs::read(path.in_tree(repo.top()))
+                .with_context(|| format!("cannot read {path}"))?,
+        );
+        let plaintext = Zeroizing::new(open(&data, &keyring, &path.to_string())?);
+        let text = dotenv::decode(&plaintext).map_err(|e| {
+            anyhow::anyhow!(
+                "{path} is not UTF-8 text (line {}); python-dotenv cannot read it either",
+                e.line
+            )
+        })?;
+        texts.push(text);
+    }
+    let mut env = Environment::new(std::env::vars_os());
+    for (path, text) in paths.iter().zip(&texts) {
+        let bindings = Zeroizing::new(dotenv::parse(text));
+        // The line's content may be a secret: only where it is.
+        for bad in bindings.iter().filter(|b| b.error) {
+            session.reporter().warn(format_args!(
+                "{path}, line {}: python-dotenv cannot parse this statement; skipped",
+                bad.line
+            ));
+        }
+        if let Err((line, problem)) = env.load(&bindings, args.override_env) {
+            bail!(
+                "{path}, line {line}: {problem}; {} was not run",
+                shown(args)
+            );
+        }
+    }
+    drop(texts);
+    let mut command = Command::new(&args.command[0]);
+    command
+        .args(&args.command[1..])
+        .env_clear()
+        .envs(env.vars());
+    drop(env);
+    // Only returns on failure.
+    let error = command.exec();
+    let (status, why) = match error.kind() {
+        std::io::ErrorKind::NotFound => (NOT_FOUND, "command not found".to_owned()),
+        _ => (NOT_EXECUTABLE, error.to_string()),
+    };
+    session
+        .reporter()
+        .fail(format_args!("cannot run {}: {why}", shown(args)));
+    Ok(ExitCode::from(status))
+}
+
+fn shown(args: &ExecArgs) -> String {
+    args.command[0].to_string_lossy().into_owned()
+}
