@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Plays the whole git-secret story in a temporary directory: Alice encrypts,
-# hands the key to Bob, Bob clones and unlocks, CI unlocks from stdin, and
-# lock turns the work tree back into ciphertext. Exits non-zero if any step
-# does not hold. Touches nothing outside its temp dir (HOME is redirected).
+# hands the key to Bob, Bob clones and unlocks, CI unlocks from stdin, Dana
+# reads, edits and runs with secrets in a locked clone (view, edit, exec),
+# and lock turns the work tree back into ciphertext. Exits non-zero if any
+# step does not hold. Touches nothing outside its temp dir (HOME is redirected).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,6 +88,19 @@ git clone -q "$work/alice" "$work/ci"
 cd "$work/ci"
 printf '%s\n' "$GIT_SECRET_KEY" | "$bin" unlock -
 check "CI reads plaintext" grep -q rotated-by-bob .env
+
+step "Dana stays locked: view, edit and exec without plaintext on disk"
+git clone -q "$work/alice" "$work/dana"
+cd "$work/dana"
+"$bin" view --key "$work/team.key" .env
+check "view prints the plaintext, the work tree stays ciphertext" is_ciphertext .env
+EDITOR="sed -i s/rotated-by-bob/edited-by-dana/" "$bin" edit --key "$work/team.key" .env
+check "edit staged new ciphertext, the work tree is still ciphertext" is_ciphertext .env
+check "the staged version holds the edit" bash -c '"$0" view --cached --key "$1" .env | grep -q edited-by-dana' "$bin" "$work/team.key"
+"$bin" exec --key "$work/team.key" --env .env -- sh -c 'echo "    exec: API_TOKEN has ${#API_TOKEN} characters"'
+check "exec hands the variables to the command" "$bin" exec --key "$work/team.key" --env .env -- sh -c '[ "$API_TOKEN" = edited-by-dana ]'
+git commit -qm "dana edits the token while locked"
+check "Dana's commit stores ciphertext" stored_is_ciphertext . HEAD:.env
 
 step "Alice locks: ciphertext in the work tree, no key under .git"
 cd "$work/alice"
