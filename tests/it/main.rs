@@ -20,6 +20,7 @@ mod refusals;
 mod regression;
 mod story;
 mod team;
+mod textconv;
 mod users;
 mod vectors;
 mod view;
