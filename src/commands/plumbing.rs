@@ -46,11 +46,11 @@ pub fn clean(session: Session, args: &FilterArgs) -> Result<ExitCode> {
     // gives) is spooled in bounded memory.
     match seekable_stdin() {
         Some(mut file) => filter.clean(path, &mut file, &mut out),
-        None => filter.clean(
-            path,
-            &mut Spool::from_reader(&mut io::stdin().lock())?,
-            &mut out,
-        ),
+        None => {
+            let hasher = filter.clean_hasher(path);
+            let mut spool = Spool::from_reader_hashed(&mut io::stdin().lock(), hasher)?;
+            filter.clean_spooled(path, &mut spool, &mut out)
+        }
     }
     .with_context(|| path.to_string())?;
     out.flush()?;
@@ -92,11 +92,16 @@ pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<Exit
     // Not `io::stdout()`: it is line-buffered and would split a response at
     // its last newline byte, costing git a second wake-up per file.
     let stdout = BufWriter::with_capacity(1 << 16, raw_stdout()?);
-    process::serve(
+    process::serve_hashing(
         stdin,
         stdout,
+        // Clean hashes while the content is spooled: the spool is read back once.
+        &mut |request| match request.command {
+            Command::Clean => filter.clean_hasher(&request.path),
+            Command::Smudge => None,
+        },
         &mut |request, content, out| match request.command {
-            Command::Clean => filter.clean(&request.path, content, out),
+            Command::Clean => filter.clean_spooled(&request.path, content, out),
             Command::Smudge => filter.smudge(&request.path, content, out),
         },
     )
