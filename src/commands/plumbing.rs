@@ -4,6 +4,7 @@
 
 use crate::cli::{FilterArgs, FilterProcessArgs, MergeArgs, TextconvArgs};
 use crate::filter::merge::{self, Merged};
+use crate::filter::pktline;
 use crate::filter::process::{self, Command};
 use crate::filter::spin::SpinReader;
 use crate::filter::spool::Spool;
@@ -86,12 +87,17 @@ pub fn smudge(session: Session, args: &FilterArgs) -> Result<ExitCode> {
 pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<ExitCode> {
     let filter = load(session, &args.key.name)?;
     let stdin: Box<dyn io::Read> = match SpinReader::stdin() {
-        Some(spin) => Box::new(io::BufReader::with_capacity(1 << 16, spin)),
+        // Smaller than a full packet's payload: once its few buffered
+        // bytes are taken, the rest of a 64 KiB payload is read from the
+        // pipe straight into place instead of through this buffer.
+        Some(spin) => Box::new(io::BufReader::with_capacity(8 << 10, spin)),
         None => Box::new(io::stdin().lock()),
     };
     // Not `io::stdout()`: it is line-buffered and would split a response at
-    // its last newline byte, costing git a second wake-up per file.
-    let stdout = BufWriter::with_capacity(1 << 16, raw_stdout()?);
+    // its last newline byte, costing git a second wake-up per file. One full
+    // packet's capacity: full content packets go straight to the pipe
+    // instead of being copied into the buffer first.
+    let stdout = BufWriter::with_capacity(pktline::MAX_PACKET, raw_stdout()?);
     process::serve_hashing(
         stdin,
         stdout,

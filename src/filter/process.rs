@@ -338,8 +338,13 @@ fn read_request<R: Read>(
 struct Response<'a, W: Write> {
     writer: &'a mut Writer<W>,
     started: bool,
+    /// One packet being filled: 4 bytes of room for the header, then the
+    /// payload, so a full packet goes out in one write (see `write_framed`).
     buf: Vec<u8>,
 }
+
+/// The header room at the start of [`Response::buf`].
+const FRAME: usize = 4;
 
 impl<W: Write> Response<'_, W> {
     /// Ends the response after the handler returned `result`.
@@ -376,10 +381,10 @@ impl<W: Write> Response<'_, W> {
     }
 
     fn emit(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            self.writer.write_packet(&self.buf)?;
-            self.buf.clear();
+        if self.buf.len() > FRAME {
+            self.writer.write_framed(&mut self.buf)?;
         }
+        self.buf.clear();
         Ok(())
     }
 }
@@ -390,9 +395,13 @@ impl<W: Write> Write for Response<'_, W> {
             return Ok(0);
         }
         self.start()?;
-        let n = data.len().min(MAX_DATA - self.buf.len());
+        if self.buf.is_empty() {
+            self.buf.reserve_exact(FRAME + MAX_DATA);
+            self.buf.extend_from_slice(&[0; FRAME]);
+        }
+        let n = data.len().min(FRAME + MAX_DATA - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == MAX_DATA {
+        if self.buf.len() == FRAME + MAX_DATA {
             self.emit()?;
         }
         Ok(n)

@@ -10,10 +10,7 @@
 
 use crate::crypto::{NonceHasher, NONCE_LEN};
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-
-/// Bytes gathered before each write to the temp file.
-const TAIL_BUFFER: usize = 1 << 20;
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 /// Bytes kept in memory before spilling to disk.
 pub const MEMORY_LIMIT: usize = 8 << 20;
@@ -21,9 +18,7 @@ pub const MEMORY_LIMIT: usize = 8 << 20;
 #[derive(Default)]
 pub struct Spool {
     head: Vec<u8>,
-    /// Buffered: git's content arrives in 64 KiB packets, and one write
-    /// system call per packet costs 16,000 of them per GiB.
-    tail: Option<BufWriter<File>>,
+    tail: Option<File>,
     len: u64,
     pos: u64,
     /// Hashes everything written, from the moment the content spills
@@ -106,9 +101,7 @@ impl Write for Spool {
                     if let Some(hasher) = &mut self.hasher {
                         hasher.update(&self.head);
                     }
-                    let file = tempfile::tempfile()?;
-                    self.tail
-                        .insert(BufWriter::with_capacity(TAIL_BUFFER, file))
+                    self.tail.insert(tempfile::tempfile()?)
                 }
             };
             let n = file.write(data)?;
@@ -139,8 +132,7 @@ impl Read for Spool {
         let Some(file) = &mut self.tail else {
             return Ok(0);
         };
-        file.flush()?;
-        let n = file.get_mut().read(buf)?;
+        let n = file.read(buf)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -161,9 +153,7 @@ impl Seek for Spool {
         })?;
         let head_len = self.head.len() as u64;
         if let Some(file) = &mut self.tail {
-            file.flush()?;
-            file.get_mut()
-                .seek(SeekFrom::Start(target.saturating_sub(head_len)))?;
+            file.seek(SeekFrom::Start(target.saturating_sub(head_len)))?;
         }
         self.pos = target;
         Ok(target)
@@ -199,7 +189,7 @@ mod tests {
     #[test]
     fn spilled_content_is_hashed_as_written_and_seals_to_the_same_blob() {
         let keys = crate::crypto::Subkeys::derive(&[7u8; crate::crypto::KEY_LEN]);
-        let data: Vec<u8> = (0..MEMORY_LIMIT + 3 * TAIL_BUFFER + 12_345)
+        let data: Vec<u8> = (0..MEMORY_LIMIT + (3 << 20) + 12_345)
             .map(|i| (i % 253) as u8)
             .collect();
         // In git's packet sizes, as the filter process receives it.
