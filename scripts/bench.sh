@@ -6,8 +6,8 @@
 # runs the workloads in the order plain, git-secret, git-crypt, so machine
 # noise hits all three alike; medians over the rounds are reported.
 #
-#   scripts/bench.sh                  # full run: 2,000 files, 256 MiB, 1 GiB stream
-#   BENCH_QUICK=1 scripts/bench.sh    # smoke run: 200 files, 16 MiB, 64 MiB stream
+#   scripts/bench.sh                  # full run: 2,000 files, 256 MiB, 1 GiB stream, 300 commits
+#   BENCH_QUICK=1 scripts/bench.sh    # smoke run: 200 files, 16 MiB, 64 MiB stream, 30 commits
 #   BENCH_RUNS=5 scripts/bench.sh     # rounds per measurement (default 3)
 #   BENCH_KEEP=1 scripts/bench.sh     # keep the temp dir (path printed at the end)
 #   TMPDIR=/dev/shm scripts/bench.sh  # run on tmpfs: less disk noise in the small-file rows
@@ -32,6 +32,14 @@
 # run with several rounds: one quick round on a shared 2-core machine moves
 # a row by +-50%. Without BENCH_BASELINE the output is what it always was.
 #
+# Issue 15 adds a second table, "history and big files through git": `git
+# log -p` over a history of N commits (each changes a marked env file and one
+# of 20 small marked files) for plain git, git-secret, git-crypt and a `cat`
+# textconv (plain files marked diff=cat: the floor of any textconv, since git
+# spawns one per blob); `git show` of a commit touching 100 marked files; a
+# `git add` of the 1 GiB stream file and a `git checkout` of the 256 MiB file,
+# both through git. Medians of interleaved rounds, like the first table.
+#
 # It reports figures: it exits 0 even when a target is missed. It exits
 # non-zero when a setup does not work (a blob stored in plaintext, a
 # checked-out file that is not plaintext, a dirty status after touch, a
@@ -43,9 +51,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${BENCH_RUNS:-3}
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_RUNS must be a positive integer" >&2; exit 2; }
 if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != 0 ]; then
-    mode=quick files=200 big_mib=16 stream_mib=64
+    mode=quick files=200 big_mib=16 stream_mib=64 commits=30 wide=20
 else
-    mode=full files=2000 big_mib=256 stream_mib=1024
+    mode=full files=2000 big_mib=256 stream_mib=1024 commits=300 wide=100
 fi
 touched=$((files / 2))
 
@@ -143,7 +151,7 @@ exe() { case $1 in secret) echo "$secret" ;; base) echo "$baseline" ;; esac; }  
 label() {
     case $1 in
         plain) echo plain ;; secret) echo git-secret ;; base) echo "git-secret baseline" ;;
-        crypt) echo git-crypt ;; floor) echo "do-nothing filter" ;;
+        crypt) echo git-crypt ;; floor) echo "do-nothing filter" ;; cat) echo "\`cat\` textconv" ;;
     esac
 }
 declare -A T   # T[workload,setup] = "s1 s2 ..." (seconds); T[workload,setup,rss] = max KB
@@ -175,6 +183,7 @@ attrs() { # setup -> the .gitattributes that marks secrets/** and big.bin
                               'big.bin filter=git-crypt diff=git-crypt' \
                               '.gitattributes !filter !diff !merge' ;;
         floor)  printf '%s\n' 'secrets/** filter=floor -text' '.gitattributes !filter' ;;
+        cat)    printf '%s\n' 'secrets/** diff=cat -text' ;;
     esac
 }
 make_repo() { # setup dir
@@ -193,6 +202,7 @@ make_repo() { # setup dir
         crypt)  (cd "$dir" && git-crypt init) >>"$work/log" 2>&1 || fail "git-crypt init: $(tail -3 "$work/log")" ;;
         floor)  git -C "$dir" config filter.floor.process "$floor"
                 git -C "$dir" config filter.floor.required true ;;
+        cat)    git -C "$dir" config diff.cat.textconv cat ;;
     esac
     attrs "$kind" > "$dir/.gitattributes"
     git -C "$dir" add .gitattributes
@@ -203,7 +213,7 @@ check_stored() { # setup dir path
     local head
     head=$(git -C "$2" cat-file blob ":$3" 2>/dev/null | head -c 10 | tr -d '\0') || true  # SIGPIPE on big blobs
     case $1 in
-        plain|floor) git -C "$2" cat-file blob ":$3" | cmp -s - "$2/$3" ;;
+        plain|floor|cat) git -C "$2" cat-file blob ":$3" | cmp -s - "$2/$3" ;;
         secret|base) [ "${head:0:9}" = GITSECRET ] ;;
         crypt)  [ "${head:0:8}" = GITCRYPT ] ;;
     esac || fail "$1: the blob stored for $3 is not what it should be (plaintext leak or wrong filter)"
@@ -256,6 +266,12 @@ for round in $(seq "$runs"); do
             *) [ "$size" -gt $((big_mib << 20)) ] && check_stored "$kind" "$repo" big.bin ;;
         esac || fail "$kind: big file stored with the wrong size ($size)"
 
+        # 4b. git checkout of that one big file (issue 15): smudged through git
+        git -C "$repo" commit -qm big >>"$work/log" 2>&1 || fail "$kind: commit of big.bin"
+        rm -f "$repo/big.bin"
+        sync; t0=$(now); git -C "$repo" checkout -- big.bin; record bigout "$kind" "$(since "$t0")"
+        cmp -s "$work/big.bin" "$repo/big.bin" || fail "$kind: the checked-out big file is not the plaintext"
+
         rm -rf "$repo"   # keep disk use down
     done
 done
@@ -281,6 +297,75 @@ for kind in secret base crypt; do
     [ "$kind" = base ] && [ -z "$baseline" ] && continue
     S[$kind]=$(spawns "$kind")
 done
+
+# --- 6. history and big files through git (issue 15) ---------------------
+# One history repository per setup, built once (untimed): $commits commits,
+# each changing secrets/app.env and one of 20 small marked files, and a
+# branch "wide" whose last commit changes $wide marked files.
+hsetups=(plain secret crypt cat)
+[ -n "$baseline" ] && hsetups=(plain secret base crypt cat)
+make_history() { # setup dir
+    local kind=$1 dir=$2 i
+    make_repo "$kind" "$dir"
+    mkdir -p "$dir/secrets"
+    ls "$work"/data/secrets/*.env | awk 'NR <= 20' | xargs cp -t "$dir/secrets"
+    echo "APP_SECRET=0" > "$dir/secrets/app.env"
+    git -C "$dir" add secrets && git -C "$dir" commit -qm history-0 >>"$work/log" 2>&1
+    for i in $(seq "$commits"); do
+        echo "APP_SECRET=$i" >> "$dir/secrets/app.env"
+        echo "ROTATED_$i=value-$i" >> "$(ls "$dir"/secrets/f*.env | awk -v n=$((i % 20 + 1)) 'NR == n')"
+        git -C "$dir" commit -qam "history-$i" >>"$work/log" 2>&1 || fail "$kind: history commit $i"
+    done
+    check_stored "$kind" "$dir" secrets/app.env
+    git -C "$dir" checkout -q -b wide >>"$work/log" 2>&1
+    mkdir -p "$dir/secrets/wide"
+    # (longer than git-crypt's 22-byte header: its textconv prints nothing for shorter plaintext)
+    for i in $(seq "$wide"); do echo "WIDE_$i=first-value-0123456789abcdef" > "$dir/secrets/wide/w$i.env"; done
+    git -C "$dir" add secrets/wide && git -C "$dir" commit -qm wide-1 >>"$work/log" 2>&1
+    for i in $(seq "$wide"); do echo "WIDE_$i=second-value-0123456789abcdef" > "$dir/secrets/wide/w$i.env"; done
+    git -C "$dir" commit -qam wide-2 >>"$work/log" 2>&1
+    git -C "$dir" checkout -q main >>"$work/log" 2>&1 || fail "$kind: checkout of main"
+}
+log "history repositories: $commits commits, a commit touching $wide files (${hsetups[*]})"
+for kind in "${hsetups[@]}"; do make_history "$kind" "$work/history-$kind"; done
+# Every setup shows the plaintext (git-secret and git-crypt through their textconv).
+for kind in "${hsetups[@]}"; do   # (into a file: grep -q would cut git off, and pipefail sees that)
+    git -C "$work/history-$kind" log -p > "$work/shown"
+    grep -q "^+APP_SECRET=$commits\$" "$work/shown" || fail "$kind: git log -p does not show the plaintext"
+    git -C "$work/history-$kind" show wide > "$work/shown"
+    grep -q "^+WIDE_$wide=second-value-0123456789abcdef\$" "$work/shown" || fail "$kind: git show does not show the plaintext"
+done
+rm -f "$work/shown"
+for kind in "${hsetups[@]}"; do T[spawn,$kind]=0; done
+for kind in secret base cat; do   # textconv spawns of one log -p (GIT_TRACE), untimed
+    [ "$kind" = base ] && [ -z "$baseline" ] && continue
+    GIT_TRACE="$work/trace-log" git -C "$work/history-$kind" log -p >/dev/null
+    T[spawn,$kind]=$(grep -c 'start_command:' "$work/trace-log" || true)
+    T[shell,$kind]=$(grep -c 'start_command: /bin/sh -c' "$work/trace-log" || true)
+    rm -f "$work/trace-log"
+done
+for _ in $(seq $((stream_mib / big_mib))); do cat "$work/big.bin"; done > "$work/huge.bin"
+for round in $(seq "$runs"); do
+    log "history round $round/$runs"
+    for kind in "${hsetups[@]}"; do
+        sync; t0=$(now); git -C "$work/history-$kind" log -p >/dev/null; record logp "$kind" "$(since "$t0")"
+        sync; t0=$(now); git -C "$work/history-$kind" show wide >/dev/null; record show "$kind" "$(since "$t0")"
+    done
+    for kind in "${hsetups[@]}"; do
+        [ "$kind" = cat ] && continue
+        repo="$work/repo-$kind"
+        make_repo "$kind" "$repo"
+        cp "$work/huge.bin" "$repo/big.bin"
+        sync; t0=$(now); git -C "$repo" add big.bin; record huge "$kind" "$(since "$t0")"
+        size=$(git -C "$repo" cat-file -s :big.bin)
+        case $kind in
+            plain) [ "$size" -eq $((stream_mib << 20)) ] ;;
+            *) [ "$size" -gt $((stream_mib << 20)) ] && check_stored "$kind" "$repo" big.bin ;;
+        esac || fail "$kind: the $stream_mib MiB file stored with the wrong size ($size)"
+        rm -rf "$repo"
+    done
+done
+rm -f "$work/huge.bin"
 
 # --- 5. raw clean / smudge of a big stream --------------------------------
 log "raw clean/smudge of a $stream_mib MiB stream"
@@ -392,13 +477,14 @@ echo
 row workload "plain git" git-secret "git-secret (baseline $base_short)" git-crypt "do-nothing filter" \
     git-secret/plain git-secret/baseline git-crypt/plain do-nothing/plain "target (git-secret)" "" | sed 's/  |$/ |/'
 row --- --- --- --- --- --- --- --- --- --- --- --- | tr -d ' '
-for w in add checkout status big; do
+for w in add checkout status big bigout; do
     p=$(med "$w" plain) s=$(med "$w" secret) b=$(med "$w" base) c=$(med "$w" crypt) f=$(med "$w" floor)
     case $w in
         add)      name="\`git add\` of $(fmt_n "$files") files of ~1 KB" limit=2 ;;
         checkout) name="\`git checkout\` of those files" limit=2 ;;
         status)   name="\`git status\` after touching $(fmt_n "$touched")" limit=2 ;;
         big)      name="\`git add\` of one $big_mib MiB file" limit=1.3 ;;
+        bigout)   name="\`git checkout\` of that $big_mib MiB file" limit=1.3 ;;
     esac
     r=$(ratio "$s" "$p")
     # The verdict uses the exact ratio, not the one-decimal one printed.
@@ -416,9 +502,15 @@ for w in add checkout status big; do
         "$r" "$br" "$(ratio "$c" "$p")" "$fr" "≤ ${limit}x plain" "$v"
 done
 { echo; echo "Every round (seconds; $(joined " | " "${labels[@]}")):"; } > "$work/rounds"
-for w in add checkout status big catfloor clean smudge cleannull smudgenull pipe; do
+for w in add checkout status big bigout catfloor clean smudge cleannull smudgenull pipe; do
     printf '  %-9s' "$w:"
     for kind in "${setups[@]}"; do printf ' %-26s' "$(echo ${T[$w,$kind]:-—})"; done
+    echo
+done | sed 's/ *$//' >> "$work/rounds"
+{ echo; echo "History and big files through git, every round (seconds; $(for k in "${hsetups[@]}"; do label "$k"; done | paste -sd '|' | sed 's/|/ | /g')):"; } >> "$work/rounds"
+for w in logp show huge; do
+    printf '  %-9s' "$w:"
+    for kind in "${hsetups[@]}"; do printf ' %-26s' "$(echo ${T[$w,$kind]:-—})"; done
     echo
 done | sed 's/ *$//' >> "$work/rounds"
 stream_name=$([ "$stream_mib" -ge 1024 ] && echo "$((stream_mib / 1024)) GiB" || echo "$stream_mib MiB")
@@ -449,6 +541,38 @@ for w in catfloor clean smudge cleannull smudgenull pipe; do
 done
 echo
 [ "$mode" = quick ] && echo "(quick run: stream time targets scaled to $stream_mib MiB; the issue's targets are for the full run)"
+
+# --- the history table (issue 15) -----------------------------------------
+stream_name_git=$([ "$stream_mib" -ge 1024 ] && echo "$((stream_mib / 1024)) GiB" || echo "$stream_mib MiB")
+hlabels=()
+for kind in "${hsetups[@]}"; do hlabels+=("$(label "$kind")"); done
+echo
+echo "History and big files through git ($commits commits; processes git starts for one \`git log -p\`, GIT_TRACE, and in brackets how many of them through \`sh -c\`: git-secret ${T[spawn,secret]} (${T[shell,secret]:-0})$([ -n "$baseline" ] && echo ", baseline ${T[spawn,base]} (${T[shell,base]:-0})"), \`cat\` textconv ${T[spawn,cat]} (${T[shell,cat]:-0})):"
+echo
+hrow() { printf '|'; printf ' %s |' "$@"; echo; }
+hrow workload "${hlabels[@]}" git-secret/plain "git-secret/\`cat\`" "target (git-secret)" ""
+hrow $(for _ in $(seq $(( ${#hsetups[@]} + 5 ))); do echo ---; done) | tr -d ' '
+for w in logp show huge; do
+    cells=() p=$(med "$w" plain) s=$(med "$w" secret) c=$(med "$w" cat)
+    for kind in "${hsetups[@]}"; do
+        v=$(med "$w" "$kind")
+        if [ -n "$v" ]; then cells+=("$(secs "$v")"); else cells+=("—"); fi
+    done
+    case $w in
+        logp) name="\`git log -p\` over $commits commits" ref=$c limit=1.3 against="\`cat\` textconv" ;;
+        show) name="\`git show\` of a commit touching $wide marked files" ref=$c limit="" against="" ;;
+        huge) name="\`git add\` of one $stream_name_git file" ref=$p limit=1.1 against=plain ;;
+    esac
+    sc=$([ -n "$c" ] && ratio "$s" "$c" || echo —)
+    if [ -z "$limit" ]; then
+        target="(no target)" v=""
+    elif awk -v s="$s" -v r="$ref" -v l="$limit" 'BEGIN {exit !(r > 0 && s <= l * r)}'; then
+        target="≤ ${limit}x $against" v=PASS
+    else
+        target="≤ ${limit}x $against" v=MISS misses=$((misses + 1))
+    fi
+    hrow "$name" "${cells[@]}" "$(ratio "$s" "$p")" "$sc" "$target" "$v"
+done
 cat "$work/rounds"
 if [ -n "$baseline" ]; then
     echo "Against the baseline ($base_short): git-secret's median is higher on $slower of $compared rows; highest git-secret/baseline $(awk -v w="$worst" 'BEGIN {printf "%.2fx", w}')${worst_row:+ ($worst_row)}."

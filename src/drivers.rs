@@ -58,6 +58,37 @@ pub fn quoted_exe() -> Result<String> {
     )?))
 }
 
+/// The characters that make git run a configured command through `sh -c`
+/// instead of exec'ing it (git's run-command.c, `prepare_shell_cmd`).
+const SHELL_METACHARACTERS: &[char] = &[
+    '|', '&', ';', '<', '>', '(', ')', '$', '`', '\\', '"', '\'', ' ', '\t', '\n', '*', '?', '[',
+    '#', '~', '=', '%',
+];
+
+/// The name of the textconv binary installed beside `git-secret`.
+pub const TEXTCONV_BIN: &str = "git-secret-textconv";
+
+/// What `diff.<driver>.textconv` runs: the `git-secret-textconv` binary
+/// beside this one, as one bare word git execs without a shell; when it is
+/// missing or its path holds a shell metacharacter, `git-secret textconv --`
+/// (quoted, so run through the shell, one spawn more per blob).
+pub fn textconv_command() -> Result<String> {
+    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
+    let direct = exe.with_file_name(TEXTCONV_BIN);
+    match direct.to_str() {
+        Some(word) if !word.contains(SHELL_METACHARACTERS) && direct.is_file() => {
+            Ok(word.to_owned())
+        }
+        _ => legacy_textconv_command(),
+    }
+}
+
+/// The textconv command of earlier versions (and the fallback): this
+/// binary, quoted, with arguments, which git runs through `sh -c`.
+pub fn legacy_textconv_command() -> Result<String> {
+    Ok(format!("{} textconv --", quoted_exe()?))
+}
+
 /// The config sections one driver owns.
 fn sections(driver: &str) -> [String; 3] {
     [
@@ -92,7 +123,7 @@ pub fn config_entries(name: &str, driver: &str) -> Result<Vec<(String, String)>>
             format!("{exe} filter-process{key_arg}"),
         ),
         (format!("{filter}.required"), "true".to_owned()),
-        (format!("{diff}.textconv"), format!("{exe} textconv --")),
+        (format!("{diff}.textconv"), textconv_command()?),
         (format!("{diff}.cachetextconv"), "false".to_owned()),
         (
             format!("{merge}.name"),
@@ -215,6 +246,17 @@ pub fn refresh_stale(repo: &Repo, names: &[String]) -> Result<Vec<(String, Strin
             None => String::new(),
         };
         if !program.is_empty() && is_this_binary(&program) {
+            // Same binary: a textconv in the form of earlier versions (run
+            // through the shell) moves to the one git execs directly; a
+            // textconv the user chose stays.
+            let key = format!("diff.{driver}.textconv");
+            let current = repo.config_string(&key);
+            let wanted = textconv_command()?;
+            if current.as_deref() != Some(wanted.as_str())
+                && (current.is_none() || current == Some(legacy_textconv_command()?))
+            {
+                repo.set_config(&key, &wanted)?;
+            }
             continue;
         }
         if ours {

@@ -205,9 +205,23 @@ pub fn encrypt<R: Read + Seek + Send + ?Sized>(
     let mut hasher = keys.nonce_hasher();
     let len = read_ahead(&mut *input, |data| hasher.update(data))?;
     input.seek(SeekFrom::Start(start))?;
+    encrypt_hashed(keys, hasher.finish(), len, input, out)
+}
+
+/// [`encrypt`] of `input` from its position, whose `len` bytes were hashed
+/// with `keys.nonce_hasher()` into `nonce` as they arrived (while spooling):
+/// one read of the input, sealing. Gives the bytes [`encrypt`] gives, as
+/// long as `nonce` is that hash of exactly these bytes.
+pub fn encrypt_hashed<R: Read + ?Sized>(
+    keys: &Subkeys,
+    nonce: [u8; NONCE_LEN],
+    len: u64,
+    input: &mut R,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     seal_chunks(
         keys,
-        hasher,
+        nonce,
         len,
         &mut |room| read_full(&mut *input, room),
         out,
@@ -272,7 +286,13 @@ fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> i
         rest = later;
         Ok(now.len())
     };
-    seal_chunks(keys, hasher, plaintext.len() as u64, &mut fill, out)
+    seal_chunks(
+        keys,
+        hasher.finish(),
+        plaintext.len() as u64,
+        &mut fill,
+        out,
+    )
 }
 
 /// Writes the header for `len` plaintext bytes whose keyed hash is in
@@ -280,14 +300,14 @@ fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> i
 /// it is given and returns how much it filled) and writes them in order.
 fn seal_chunks(
     keys: &Subkeys,
-    hasher: crate::crypto::NonceHasher,
+    nonce: [u8; NONCE_LEN],
     len: u64,
     fill: &mut dyn FnMut(&mut [u8]) -> io::Result<usize>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let header = Header {
         key_id: keys.id(),
-        nonce: hasher.finish(),
+        nonce,
     };
     let aad = header.to_bytes();
     out.write_all(&aad)?;

@@ -66,6 +66,47 @@ impl fmt::Debug for Oid {
     }
 }
 
+/// The key store under common git dir `common_dir`.
+pub fn key_store_in(common_dir: &Path) -> KeyStore {
+    KeyStore::new(common_dir.join("git-secret"))
+}
+
+/// The common git dir, found without running git where that is certain:
+/// none of the variables that move a repository is set and the current
+/// directory holds `.git` (git runs a textconv at the top of the work tree,
+/// with no `GIT_DIR` of its own). A `.git` file (linked worktree, submodule)
+/// is followed, then its `commondir`. `None` means: ask `git rev-parse`.
+pub fn common_dir_here() -> Option<PathBuf> {
+    const MOVERS: [&str; 3] = ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"];
+    if MOVERS.iter().any(|v| std::env::var_os(v).is_some()) {
+        return None;
+    }
+    let dot_git = Path::new(".git");
+    let meta = std::fs::symlink_metadata(dot_git).ok()?;
+    let git_dir = if meta.is_dir() {
+        dot_git.to_path_buf()
+    } else if meta.is_file() {
+        let text = std::fs::read_to_string(dot_git).ok()?;
+        let target = text
+            .strip_prefix("gitdir: ")?
+            .trim_end_matches(['\n', '\r']);
+        if target.is_empty() {
+            return None;
+        }
+        PathBuf::from(target) // relative to the work tree's top: the current directory
+    } else {
+        return None; // a symlink or anything odd: git knows best
+    };
+    match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(text) => {
+            let common = text.trim_end_matches(['\n', '\r']);
+            (!common.is_empty()).then(|| git_dir.join(common)) // join keeps an absolute one as it is
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(git_dir),
+        Err(_) => None,
+    }
+}
+
 /// git subcommands that may write the index: object reads by path (`:PATH`)
 /// start a fresh `cat-file` after them, which reads the new index.
 const INDEX_WRITERS: &[&str] = &[
@@ -213,7 +254,7 @@ impl Repo {
 
     /// Where keys live: shared by every linked worktree.
     pub fn key_store(&self) -> KeyStore {
-        KeyStore::new(self.common_dir.join("git-secret"))
+        key_store_in(&self.common_dir)
     }
 
     /// A `git` command run at the top of the work tree, pinned to this repository

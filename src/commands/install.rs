@@ -8,7 +8,7 @@
 //! configures them. `uninstall` removes exactly the entries `install` wrote
 //! (those whose value is still ours) and the sections it left empty.
 
-use crate::drivers::{config_entries, DRIVER};
+use crate::drivers::{config_entries, legacy_textconv_command, DRIVER};
 use crate::keyname::DEFAULT_NAME;
 use crate::session::Session;
 use anyhow::{bail, Context, Result};
@@ -54,9 +54,13 @@ pub fn uninstall(session: &Session) -> Result<ExitCode> {
             sections.push(section);
         }
         let current = git_global(&["--get", &key])?;
-        // Only what is still ours: a value the user changed stays.
-        if current.status.success() && String::from_utf8_lossy(&current.stdout).trim_end() == value
-        {
+        let current = String::from_utf8_lossy(&current.stdout);
+        let current = current.trim_end();
+        // Only what is still ours: a value the user changed stays. An
+        // install by an earlier version wrote the textconv in its old form.
+        let ours = current == value
+            || (key.ends_with(".textconv") && current == legacy_textconv_command()?);
+        if !current.is_empty() && ours {
             git_global(&["--unset-all", &key])?;
             removed += 1;
         }

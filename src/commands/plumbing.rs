@@ -4,17 +4,25 @@
 
 use crate::cli::{FilterArgs, FilterProcessArgs, MergeArgs, TextconvArgs};
 use crate::filter::merge::{self, Merged};
+use crate::filter::pktline;
 use crate::filter::process::{self, Command};
 use crate::filter::spin::SpinReader;
 use crate::filter::spool::Spool;
 use crate::filter::Filter;
+use crate::format::has_magic;
+use crate::gitcrypt;
+use crate::key::DEFAULT_NAME;
 use crate::keyring::Keyring;
 use crate::path::GitPath;
+use crate::repo::{self, Repo};
+use crate::report::Reporter;
 use crate::session::Session;
 use anyhow::{Context, Result};
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, Write};
 use std::os::fd::AsFd;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The path git named (`%f`), or `<stdin>` when run by hand.
@@ -39,11 +47,11 @@ pub fn clean(session: Session, args: &FilterArgs) -> Result<ExitCode> {
     // gives) is spooled in bounded memory.
     match seekable_stdin() {
         Some(mut file) => filter.clean(path, &mut file, &mut out),
-        None => filter.clean(
-            path,
-            &mut Spool::from_reader(&mut io::stdin().lock())?,
-            &mut out,
-        ),
+        None => {
+            let hasher = filter.clean_hasher(path);
+            let mut spool = Spool::from_reader_hashed(&mut io::stdin().lock(), hasher)?;
+            filter.clean_spooled(path, &mut spool, &mut out)
+        }
     }
     .with_context(|| path.to_string())?;
     out.flush()?;
@@ -79,17 +87,27 @@ pub fn smudge(session: Session, args: &FilterArgs) -> Result<ExitCode> {
 pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<ExitCode> {
     let filter = load(session, &args.key.name)?;
     let stdin: Box<dyn io::Read> = match SpinReader::stdin() {
-        Some(spin) => Box::new(io::BufReader::with_capacity(1 << 16, spin)),
+        // Smaller than a full packet's payload: once its few buffered
+        // bytes are taken, the rest of a 64 KiB payload is read from the
+        // pipe straight into place instead of through this buffer.
+        Some(spin) => Box::new(io::BufReader::with_capacity(8 << 10, spin)),
         None => Box::new(io::stdin().lock()),
     };
     // Not `io::stdout()`: it is line-buffered and would split a response at
-    // its last newline byte, costing git a second wake-up per file.
-    let stdout = BufWriter::with_capacity(1 << 16, raw_stdout()?);
-    process::serve(
+    // its last newline byte, costing git a second wake-up per file. One full
+    // packet's capacity: full content packets go straight to the pipe
+    // instead of being copied into the buffer first.
+    let stdout = BufWriter::with_capacity(pktline::MAX_PACKET, raw_stdout()?);
+    process::serve_hashing(
         stdin,
         stdout,
+        // Clean hashes while the content is spooled: the spool is read back once.
+        &mut |request| match request.command {
+            Command::Clean => filter.clean_hasher(&request.path),
+            Command::Smudge => None,
+        },
         &mut |request, content, out| match request.command {
-            Command::Clean => filter.clean(&request.path, content, out),
+            Command::Clean => filter.clean_spooled(&request.path, content, out),
             Command::Smudge => filter.smudge(&request.path, content, out),
         },
     )
@@ -97,17 +115,76 @@ pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn textconv(session: Session, args: &TextconvArgs) -> Result<ExitCode> {
-    let file = &args.file;
+pub fn textconv(_session: Session, args: &TextconvArgs) -> Result<ExitCode> {
+    textconv_file(&args.file, Reporter)
+}
+
+/// `git-secret textconv [--] FILE` read straight from the command line, or
+/// `None` for anything else (then clap parses it). git spawns a textconv
+/// for every blob of `git log -p`, so this path skips clap's set-up.
+pub fn textconv_fast_path() -> Option<ExitCode> {
+    let args: Vec<OsString> = std::env::args_os().skip(1).take(4).collect();
+    let file = match &args[..] {
+        [cmd, dashes, file] if cmd == "textconv" && dashes == "--" => file,
+        [cmd, file] if cmd == "textconv" && !file.as_encoded_bytes().starts_with(b"-") => file,
+        _ => return None,
+    };
+    Some(run_textconv(Path::new(file)))
+}
+
+/// `git-secret-textconv FILE`, the one-word command git can exec without
+/// a shell; anything else is a usage error (exit 2).
+pub fn textconv_main() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().skip(1).take(3).collect();
+    match &args[..] {
+        [file] if !file.as_encoded_bytes().starts_with(b"-") => run_textconv(Path::new(file)),
+        [dashes, file] if dashes == "--" => run_textconv(Path::new(file)),
+        _ => {
+            Reporter.note(
+                "usage: git-secret-textconv FILE\n\
+                 Prints the plaintext of FILE for git diff (what `git-secret textconv FILE` does).",
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_textconv(file: &Path) -> ExitCode {
+    let reporter = Reporter;
+    textconv_file(file, reporter).unwrap_or_else(|e| {
+        reporter.error(&e);
+        ExitCode::FAILURE
+    })
+}
+
+/// Prints what git diffs for FILE. Git hands textconv plaintext when
+/// unlocked, so the repository and its keys are looked up only for a blob
+/// that needs them (ciphertext: locked, or `git diff --no-textconv` output
+/// fed back by hand); a missing repository or key gives the placeholder.
+fn textconv_file(file: &Path, reporter: Reporter) -> Result<ExitCode> {
     let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    // Textconv runs for every diff; keys are optional here (locked → placeholder).
-    let reporter = *session.reporter();
-    let filter = load(session, crate::key::DEFAULT_NAME)
-        .unwrap_or_else(|_| Filter::new("", Keyring::default(), reporter));
-    let mut out = BufWriter::new(io::stdout().lock());
+    let encrypted = has_magic(&data) || gitcrypt::is_blob(&data);
+    let filter = if encrypted {
+        textconv_keys()
+            .map(|keyring| Filter::new(DEFAULT_NAME, keyring, reporter))
+            .unwrap_or_else(|_| Filter::new("", Keyring::default(), reporter))
+    } else {
+        Filter::new("", Keyring::default(), reporter)
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     filter.textconv(&data, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The keys installed in the repository around the current directory,
+/// found without spawning git where that is certain.
+fn textconv_keys() -> Result<Keyring> {
+    let common_dir = match repo::common_dir_here() {
+        Some(dir) => dir,
+        None => Repo::discover_any()?.common_dir().to_path_buf(),
+    };
+    Keyring::load(&repo::key_store_in(&common_dir))
 }
 
 /// Exit 0 for a clean merge, 1 for a conflict (git then shows the conflict

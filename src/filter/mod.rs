@@ -78,6 +78,38 @@ impl Filter {
         input: &mut R,
         out: &mut dyn Write,
     ) -> Result<()> {
+        self.clean_hashed(path, input, out, None)
+    }
+
+    /// The hasher clean's nonce needs for `path`, to run while the content
+    /// is spooled ([`Spool::hash_with`]); `None` when clean will not encrypt
+    /// with the current key (locked, or the tool's own files).
+    pub fn clean_hasher(&self, path: &GitPath) -> Option<crate::crypto::NonceHasher> {
+        if recipients::is_own_file(path.as_bytes()) {
+            return None;
+        }
+        Some(self.keyring.current(&self.name)?.subkeys().nonce_hasher())
+    }
+
+    /// [`Filter::clean`] of spooled content, using the nonce hashed while
+    /// spooling (if any), so the spool is read back once, to seal it.
+    pub fn clean_spooled(
+        &self,
+        path: &GitPath,
+        spool: &mut spool::Spool,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let hashed = spool.take_hash();
+        self.clean_hashed(path, spool, out, hashed)
+    }
+
+    fn clean_hashed<R: Read + Seek + Send + ?Sized>(
+        &self,
+        path: &GitPath,
+        input: &mut R,
+        out: &mut dyn Write,
+        hashed: Option<([u8; crate::crypto::NONCE_LEN], u64)>,
+    ) -> Result<()> {
         if recipients::is_own_file(path.as_bytes()) {
             io::copy(input, out)?;
             return Ok(());
@@ -147,7 +179,13 @@ impl Filter {
             out.write_all(&stored)?;
             return Ok(());
         }
-        format::encrypt(current.subkeys(), input, out)?;
+        match hashed {
+            // The hash covers the whole content, so only from its start.
+            Some((nonce, len)) if input.stream_position()? == 0 => {
+                format::encrypt_hashed(current.subkeys(), nonce, len, input, out)?
+            }
+            _ => format::encrypt(current.subkeys(), input, out)?,
+        }
         Ok(())
     }
 

@@ -224,6 +224,28 @@ impl<R: Read> Reader<R> {
     }
 }
 
+fn check_len(len: usize) -> io::Result<()> {
+    if len == 0 || len > MAX_DATA {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("pkt-line: cannot send a {len}-byte packet"),
+        ));
+    }
+    Ok(())
+}
+
+/// The 4 hex digits of a packet carrying `len` bytes (lowercase, as git writes).
+fn header(len: usize) -> [u8; 4] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let len = len + 4;
+    [
+        HEX[(len >> 12) & 15],
+        HEX[(len >> 8) & 15],
+        HEX[(len >> 4) & 15],
+        HEX[len & 15],
+    ]
+}
+
 /// Removes exactly one trailing LF, if present.
 pub fn strip_lf(mut line: Vec<u8>) -> Vec<u8> {
     if line.last() == Some(&b'\n') {
@@ -253,22 +275,20 @@ impl<W: Write> Writer<W> {
 
     /// One data packet of 1..=[`MAX_DATA`] bytes; anything else is `InvalidInput`.
     pub fn write_packet(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() || data.len() > MAX_DATA {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("pkt-line: cannot send a {}-byte packet", data.len()),
-            ));
-        }
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let len = data.len() + 4;
-        let hdr = [
-            HEX[(len >> 12) & 15],
-            HEX[(len >> 8) & 15],
-            HEX[(len >> 4) & 15],
-            HEX[len & 15],
-        ];
-        self.inner.write_all(&hdr)?;
+        check_len(data.len())?;
+        self.inner.write_all(&header(data.len()))?;
         self.inner.write_all(data)
+    }
+
+    /// One packet from `packet`, whose first 4 bytes are room for the header
+    /// and the rest the payload, written with one `write_all`: a full packet
+    /// ([`MAX_PACKET`] bytes) then bypasses a `BufWriter` of that capacity
+    /// instead of being copied into it.
+    pub fn write_framed(&mut self, packet: &mut [u8]) -> io::Result<()> {
+        let len = packet.len().saturating_sub(4);
+        check_len(len)?;
+        packet[..4].copy_from_slice(&header(len));
+        self.inner.write_all(packet)
     }
 
     /// A text packet: `line` followed by LF.
@@ -542,6 +562,42 @@ mod tests {
             .read_content_to(&mut sink)
             .unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn framed_packets_are_the_same_bytes_in_one_write() {
+        /// Counts the writes that reach it.
+        struct Counting(Vec<u8>, usize);
+        impl Write for Counting {
+            fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+                self.0.extend_from_slice(data);
+                self.1 += 1;
+                Ok(data.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        for len in [1, 100, MAX_DATA] {
+            let payload: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut plain = Writer::new(Vec::new());
+            plain.write_packet(&payload).unwrap();
+            let mut framed = Writer::new(Counting(Vec::new(), 0));
+            let mut packet = vec![0u8; 4];
+            packet.extend_from_slice(&payload);
+            framed.write_framed(&mut packet).unwrap();
+            let Counting(bytes, writes) = framed.into_inner();
+            assert_eq!(bytes, plain.into_inner());
+            assert_eq!(writes, 1, "one write for a {len}-byte packet");
+        }
+        let mut w = Writer::new(Vec::new());
+        assert!(w.write_framed(&mut [0u8; 4]).is_err(), "empty packet");
+        assert!(
+            w.write_framed(&mut [0u8; 2]).is_err(),
+            "no room for a header"
+        );
+        assert!(w.write_framed(&mut vec![0u8; MAX_PACKET + 1]).is_err());
+        assert!(w.into_inner().is_empty());
     }
 
     #[test]

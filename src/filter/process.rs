@@ -58,6 +58,9 @@ pub struct Request {
 /// Filters one file: reads its content from the spool, writes the result.
 pub type Handler<'a> = dyn FnMut(&Request, &mut Spool, &mut dyn Write) -> anyhow::Result<()> + 'a;
 
+/// The hasher to run over a request's content while it is spooled (clean's nonce).
+pub type Prepare<'a> = dyn FnMut(&Request) -> Option<crate::crypto::NonceHasher> + 'a;
+
 /// Which list of the handshake was being read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandshakeList {
@@ -278,7 +281,10 @@ fn handshake<R: Read, W: Write>(
 }
 
 /// Reads one whole request; `Ok(None)` at a clean EOF between requests.
-fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spool)>, RequestError> {
+fn read_request<R: Read>(
+    reader: &mut Reader<R>,
+    prepare: &mut Prepare<'_>,
+) -> Result<Option<(Request, Spool)>, RequestError> {
     let first = match reader.read_packet().map_err(RequestError::Read)? {
         None => return Ok(None),
         Some(Packet::Flush) => return Err(RequestError::Empty),
@@ -307,7 +313,16 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spoo
     let command = command.ok_or(RequestError::NoCommand)?;
     let path = crate::path::GitPath::from_bytes(&pathname.ok_or(RequestError::NoPathname)?);
     let pathname = path.to_string();
+    let request = Request {
+        command,
+        pathname,
+        path,
+    };
     let mut content = Spool::new();
+    if let Some(hasher) = prepare(&request) {
+        content.hash_with(hasher);
+    }
+    let pathname = &request.pathname;
     reader
         .read_content_to(&mut content)
         .map_err(|error| RequestError::Content {
@@ -315,14 +330,7 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spoo
             error,
         })?;
     content.rewind().map_err(RequestError::Spool)?;
-    Ok(Some((
-        Request {
-            command,
-            pathname,
-            path,
-        },
-        content,
-    )))
+    Ok(Some((request, content)))
 }
 
 /// The response content: sends `status=success` before the first byte, then
@@ -330,8 +338,13 @@ fn read_request<R: Read>(reader: &mut Reader<R>) -> Result<Option<(Request, Spoo
 struct Response<'a, W: Write> {
     writer: &'a mut Writer<W>,
     started: bool,
+    /// One packet being filled: 4 bytes of room for the header, then the
+    /// payload, so a full packet goes out in one write (see `write_framed`).
     buf: Vec<u8>,
 }
+
+/// The header room at the start of [`Response::buf`].
+const FRAME: usize = 4;
 
 impl<W: Write> Response<'_, W> {
     /// Ends the response after the handler returned `result`.
@@ -368,10 +381,10 @@ impl<W: Write> Response<'_, W> {
     }
 
     fn emit(&mut self) -> io::Result<()> {
-        if !self.buf.is_empty() {
-            self.writer.write_packet(&self.buf)?;
-            self.buf.clear();
+        if self.buf.len() > FRAME {
+            self.writer.write_framed(&mut self.buf)?;
         }
+        self.buf.clear();
         Ok(())
     }
 }
@@ -382,9 +395,13 @@ impl<W: Write> Write for Response<'_, W> {
             return Ok(0);
         }
         self.start()?;
-        let n = data.len().min(MAX_DATA - self.buf.len());
+        if self.buf.is_empty() {
+            self.buf.reserve_exact(FRAME + MAX_DATA);
+            self.buf.extend_from_slice(&[0; FRAME]);
+        }
+        let n = data.len().min(FRAME + MAX_DATA - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == MAX_DATA {
+        if self.buf.len() == FRAME + MAX_DATA {
             self.emit()?;
         }
         Ok(n)
@@ -403,10 +420,23 @@ pub fn serve<R: Read, W: Write>(
     output: W,
     handler: &mut Handler<'_>,
 ) -> Result<(), Error> {
+    serve_hashing(input, output, &mut |_| None, handler)
+}
+
+/// [`serve`], with `prepare` giving, for each request before its content is
+/// read, a hasher to run over the content as it is spooled.
+pub fn serve_hashing<R: Read, W: Write>(
+    input: R,
+    output: W,
+    prepare: &mut Prepare<'_>,
+    handler: &mut Handler<'_>,
+) -> Result<(), Error> {
     let mut reader = Reader::new(input);
     let mut writer = Writer::new(output);
     handshake(&mut reader, &mut writer).map_err(Error::Handshake)?;
-    while let Some((request, mut content)) = read_request(&mut reader).map_err(Error::Request)? {
+    while let Some((request, mut content)) =
+        read_request(&mut reader, prepare).map_err(Error::Request)?
+    {
         let mut response = Response {
             writer: &mut writer,
             started: false,

@@ -3,7 +3,12 @@
 //! file (so a crash leaves nothing behind). Clean needs two passes over the
 //! plaintext (the nonce depends on all of it) and the filter protocol must read
 //! a whole file before answering, so both keep content here.
+//!
+//! Content that spills to disk can be hashed for clean's nonce as it is
+//! written ([`Spool::hash_with`]), so sealing is the only pass that reads
+//! the temp file back.
 
+use crate::crypto::{NonceHasher, NONCE_LEN};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
@@ -16,6 +21,9 @@ pub struct Spool {
     tail: Option<File>,
     len: u64,
     pos: u64,
+    /// Hashes everything written, from the moment the content spills
+    /// (the head first): content that fits in memory is hashed from there.
+    hasher: Option<NonceHasher>,
 }
 
 impl Spool {
@@ -27,7 +35,19 @@ impl Spool {
     /// Reads and spills in 1 MiB pieces: `io::copy`'s 8 KiB ones cost a
     /// system call pair per 8 KiB, over a second per GiB here.
     pub fn from_reader(input: &mut dyn Read) -> io::Result<Spool> {
+        Spool::from_reader_hashed(input, None)
+    }
+
+    /// [`Spool::from_reader`], hashing spilled content with `hasher` (see
+    /// [`Spool::hash_with`]).
+    pub fn from_reader_hashed(
+        input: &mut dyn Read,
+        hasher: Option<NonceHasher>,
+    ) -> io::Result<Spool> {
         let mut spool = Spool::new();
+        if let Some(hasher) = hasher {
+            spool.hash_with(hasher);
+        }
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = crate::format::read_full(input, &mut buf)?;
@@ -42,6 +62,24 @@ impl Spool {
 
     pub fn len(&self) -> u64 {
         self.len
+    }
+
+    /// Hashes the content with `hasher` as it is written, once it spills to
+    /// disk; call before the first write.
+    pub fn hash_with(&mut self, hasher: NonceHasher) {
+        debug_assert_eq!(self.len, 0, "hash_with after content was written");
+        if self.len == 0 {
+            self.hasher = Some(hasher);
+        }
+    }
+
+    /// The hash of the whole content and its length, when the content spilled
+    /// to disk and was hashed as it was written (else `None`: content in
+    /// memory is cheap to hash again).
+    pub fn take_hash(&mut self) -> Option<([u8; NONCE_LEN], u64)> {
+        self.tail.as_ref()?;
+        let hasher = self.hasher.take()?;
+        Some((hasher.finish(), self.len))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -59,9 +97,18 @@ impl Write for Spool {
         } else {
             let file = match &mut self.tail {
                 Some(file) => file,
-                None => self.tail.insert(tempfile::tempfile()?),
+                None => {
+                    if let Some(hasher) = &mut self.hasher {
+                        hasher.update(&self.head);
+                    }
+                    self.tail.insert(tempfile::tempfile()?)
+                }
             };
-            file.write(data)?
+            let n = file.write(data)?;
+            if let Some(hasher) = &mut self.hasher {
+                hasher.update(&data[..n]);
+            }
+            n
         };
         self.len += n as u64;
         Ok(n)
@@ -137,6 +184,37 @@ mod tests {
         let mut two = [0u8; 2];
         spool.read_exact(&mut two).unwrap();
         assert_eq!(two, data[MEMORY_LIMIT - 1..MEMORY_LIMIT + 1]);
+    }
+
+    #[test]
+    fn spilled_content_is_hashed_as_written_and_seals_to_the_same_blob() {
+        let keys = crate::crypto::Subkeys::derive(&[7u8; crate::crypto::KEY_LEN]);
+        let data: Vec<u8> = (0..MEMORY_LIMIT + (3 << 20) + 12_345)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        // In git's packet sizes, as the filter process receives it.
+        let mut spool = Spool::new();
+        spool.hash_with(keys.nonce_hasher());
+        for packet in data.chunks(65516) {
+            spool.write_all(packet).unwrap();
+        }
+        spool.rewind().unwrap();
+        let (nonce, len) = spool.take_hash().expect("spilled content is hashed");
+        let mut whole = keys.nonce_hasher();
+        whole.update(&data);
+        assert_eq!(nonce, whole.finish());
+        assert_eq!(len, data.len() as u64);
+        let mut sealed = Vec::new();
+        crate::format::encrypt_hashed(&keys, nonce, len, &mut spool, &mut sealed).unwrap();
+        assert!(sealed == crate::format::encrypt_bytes(&keys, &data));
+    }
+
+    #[test]
+    fn content_in_memory_is_not_hashed_while_spooling() {
+        let keys = crate::crypto::Subkeys::derive(&[7u8; crate::crypto::KEY_LEN]);
+        let mut spool =
+            Spool::from_reader_hashed(&mut &[1u8; 1000][..], Some(keys.nonce_hasher())).unwrap();
+        assert!(spool.take_hash().is_none());
     }
 
     #[test]

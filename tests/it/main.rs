@@ -28,6 +28,7 @@ mod regression;
 mod scripting;
 mod story;
 mod team;
+mod textconv;
 mod users;
 mod vectors;
 mod view;

@@ -225,3 +225,45 @@ fn git_add_and_checkout_of_many_files_spawn_one_filter_process() {
     }
     assert_eq!(repo.status(), "");
 }
+
+/// Past the filter's 8 MiB memory limit the content is spooled to disk and
+/// hashed as it is spooled (issue 15): the blob git stores through the
+/// filter process must be byte for byte what `clean` makes from a seekable
+/// file (hashed and sealed in two reads) and from a pipe, and check out
+/// as the plaintext.
+#[test]
+fn a_file_past_the_memory_limit_stores_the_same_blob_through_git_as_from_a_file() {
+    let sandbox = Sandbox::new();
+    let repo = repo(&sandbox);
+    let data = plaintext((8 << 20) + (1 << 20) + 4321, 7);
+    repo.write("secrets/big.bin", &data);
+    repo.git(&["add", "secrets/big.bin"]);
+    let stored = repo.stored(":secrets/big.bin");
+    assert!(is_encrypted(&stored));
+
+    let file = std::fs::File::open(repo.dir.join("secrets/big.bin")).unwrap();
+    let out = sandbox
+        .command(BIN, &repo.dir)
+        .args(["clean", "--", "secrets/big.bin"])
+        .stdin(file)
+        .output()
+        .unwrap();
+    assert_success(&out, "clean from a file");
+    assert!(
+        out.stdout == stored,
+        "clean from a file differs from git add"
+    );
+    let out = repo.secret_stdin(&["clean", "--", "secrets/big.bin"], &data);
+    assert_success(&out, "clean from a pipe");
+    assert!(
+        out.stdout == stored,
+        "clean from a pipe differs from git add"
+    );
+
+    std::fs::remove_file(repo.dir.join("secrets/big.bin")).unwrap();
+    repo.git(&["checkout", "--", "secrets/big.bin"]);
+    assert!(
+        repo.read("secrets/big.bin") == data,
+        "checkout gives back the plaintext"
+    );
+}
