@@ -216,11 +216,16 @@ pub fn split_command(command: &str) -> (String, &str) {
     (program, command[rest..].trim_start())
 }
 
-/// Whether `program` is this very binary (symlinks resolved).
+/// Whether `program` is this very binary, or the textconv binary installed
+/// beside it (symlinks resolved).
 pub fn is_this_binary(program: &str) -> bool {
-    let this = std::env::current_exe().and_then(|p| p.canonicalize());
-    let that = std::path::Path::new(program).canonicalize();
-    matches!((this, that), (Ok(this), Ok(that)) if this == that)
+    let Ok(this) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+        return false;
+    };
+    let Ok(that) = std::path::Path::new(program).canonicalize() else {
+        return false;
+    };
+    that == this || that == this.with_file_name(TEXTCONV_BIN)
 }
 
 /// Points every driver that runs git-secret at this binary when its
