@@ -44,10 +44,8 @@ pub struct Transaction {
     _lock: File,
 }
 
-/// Serializes commands that rewrite the work tree and refuses while another
-/// git holds this work tree's `index.lock`.
-pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
-    use rustix::fs::{flock, FlockOperation};
+/// The repository's lock file, opened (created if need be) for `flock`.
+fn open_lock(repo: &Repo) -> Result<(fs::File, PathBuf)> {
     let path = lock_path(repo);
     let lock = fs::OpenOptions::new()
         .create(true)
@@ -55,6 +53,14 @@ pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
         .write(true)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
+    Ok((lock, path))
+}
+
+/// Serializes commands that rewrite the work tree and refuses while another
+/// git holds this work tree's `index.lock`.
+pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
+    use rustix::fs::{flock, FlockOperation};
+    let (lock, path) = open_lock(repo)?;
     if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
         reporter.note("Waiting for another git-secret command in this repository to finish…");
         flock(&lock, FlockOperation::LockExclusive)
@@ -78,13 +84,7 @@ pub fn begin(repo: &Repo, reporter: &Reporter) -> Result<Transaction> {
 /// returned guard drops.
 pub fn try_lock(repo: &Repo) -> Result<Option<Transaction>> {
     use rustix::fs::{flock, FlockOperation};
-    let path = lock_path(repo);
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+    let (lock, _) = open_lock(repo)?;
     Ok(flock(&lock, FlockOperation::NonBlockingLockExclusive)
         .ok()
         .map(|()| Transaction { _lock: lock }))

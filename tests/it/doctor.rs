@@ -796,12 +796,7 @@ fn a_driver_command_with_the_wrong_arguments_is_reset() {
 fn after_install_a_fresh_clone_only_lacks_the_hook() {
     let sandbox = Sandbox::new();
     let repo = alice(&sandbox);
-    let out = sandbox
-        .command(BIN, sandbox.path())
-        .arg("install")
-        .output()
-        .unwrap();
-    assert_success(&out, "install");
+    sandbox.install();
     let clone = sandbox.clone_repo(&repo, "fresh");
     let hook = git_dir(&clone).join("hooks/pre-commit");
     let locked =

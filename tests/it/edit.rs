@@ -28,12 +28,7 @@ fn setup(sandbox: &Sandbox) -> Setup<'_> {
     let origin = sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV)]);
     let key = sandbox.path().join("team.key");
     origin.secret_ok(&["export-key", key.to_str().unwrap()]);
-    let out = sandbox
-        .command(BIN, sandbox.path())
-        .arg("install")
-        .output()
-        .unwrap();
-    assert_success(&out, "install");
+    sandbox.install();
     let clone = sandbox.clone_repo(&origin, "locked");
     assert!(is_encrypted(&clone.read("secrets/a.env")));
     assert_eq!(clone.status(), "", "a locked clone is clean");

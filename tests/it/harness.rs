@@ -44,6 +44,16 @@ impl Sandbox {
         self.dir.path().join("home")
     }
 
+    /// `git-secret install`: the default driver in this sandbox's global config.
+    pub fn install(&self) {
+        let out = self
+            .command(BIN, self.path())
+            .arg("install")
+            .output()
+            .unwrap();
+        assert_success(&out, "install");
+    }
+
     /// A command with the isolated environment, run in `cwd`.
     pub fn command(&self, program: impl AsRef<OsStr>, cwd: &Path) -> Command {
         let mut cmd = Command::new(program);

@@ -12,12 +12,7 @@ fn install_puts_every_clone_in_locked_mode_and_uninstall_removes_exactly_that() 
     let repo = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
     let global = sandbox.home().join(".gitconfig");
     let before = fs::read(&global).unwrap();
-    let out = sandbox
-        .command(BIN, sandbox.path())
-        .arg("install")
-        .output()
-        .unwrap();
-    assert_success(&out, "install");
+    sandbox.install();
     // A fresh clone: ciphertext in the work tree, plaintext refused.
     let clone = sandbox.clone_repo(&repo, "fresh");
     assert!(is_encrypted(&clone.read("secrets/a.env")));
