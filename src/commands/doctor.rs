@@ -24,6 +24,7 @@ use crate::drivers::{self, config_entries, driver_name, is_this_binary, split_co
 use crate::format::{file_has_magic, Stored};
 use crate::hook::{self, HookState, HOOK_LINE};
 use crate::keyring::{Keyring, Ring};
+use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::session::Session;
 use anyhow::{Context, Result};
@@ -49,6 +50,8 @@ enum Fix {
     Remove(PathBuf),
     /// Drop ids of keys that are not in the store from the unsaved list.
     Unsaved(Vec<KeyId>),
+    /// Check out a marked file that the index has and the work tree lacks.
+    Restore(GitPath),
     Hook,
 }
 
@@ -182,6 +185,9 @@ fn check(session: &Session, repo: &Repo) -> Result<Report> {
     // A running unlock/lock is mid-rewrite: its files and temp files are in use.
     let busy = crate::checkout::busy(repo);
     check_keys(session, repo, &marked, &names, &held, busy, &mut report)?;
+    if !busy {
+        check_missing(repo, &marked, &mut report)?;
+    }
     check_markers(repo, &marked, busy, &mut report)?;
     check_modes(repo, &mut report)?;
     check_hook(repo, &mut report)?;
@@ -442,6 +448,33 @@ fn check_keys(
     Ok(())
 }
 
+/// Marked files the index has (stage 0) and the work tree should hold but
+/// does not: a checkout or pull that stopped halfway, or a plain `rm`. A
+/// `git rm` removes the index entry too, so it is not reported. Restoring
+/// loses nothing: the file is absent and its content is in the index.
+fn check_missing(repo: &Repo, marked: &[Marked], report: &mut Report) -> Result<()> {
+    let staged: Vec<&GitPath> = marked
+        .iter()
+        .filter(|m| m.index_oid.is_some())
+        .map(|m| &m.path)
+        .collect();
+    for path in crate::checkout::present(repo, &staged)? {
+        if path.in_tree(repo.top()).symlink_metadata().is_ok() {
+            continue;
+        }
+        report.problem(
+            format!(
+                "{path} is marked and in the index but missing from the work tree (a checkout or \
+                 pull that stopped halfway?); fix: git-secret doctor --fix restores it from the \
+                 index (git checkout -- {path}; git-secret unlock first for its plaintext); to \
+                 delete it on purpose: git rm -- {path}"
+            ),
+            Some(Fix::Restore(path.clone())),
+        );
+    }
+    Ok(())
+}
+
 /// "a, b and 3 more".
 fn shorten(paths: &[String]) -> String {
     match paths {
@@ -656,6 +689,15 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
                 shown.join(", "),
                 unsaved_path(repo).display()
             )
+        }
+        Fix::Restore(path) => {
+            // Still missing? A command may have written it since the check.
+            if path.in_tree(repo.top()).symlink_metadata().is_err() {
+                let args = ["--literal-pathspecs", "checkout", "--"].map(std::ffi::OsStr::new);
+                repo.run_git_os(&[&args[..], &[path.as_os_str()]].concat(), None)
+                    .with_context(|| format!("cannot restore {path}"))?;
+            }
+            format!("restored {path} from the index")
         }
         Fix::Hook => match hook::install(repo, session.reporter())? {
             Some(path) => format!("installed the pre-commit hook {}", path.display()),

@@ -830,3 +830,58 @@ fn after_install_a_fresh_clone_only_lacks_the_hook() {
     );
     assert_eq!(clone.git(&["config", "--local", "--list"]), config);
 }
+
+/// A marked file in the index but gone from the work tree (what a pull
+/// whose smudge failed used to leave) is a problem; `--fix` restores it
+/// from the index. A deliberate `git rm` is not reported.
+#[test]
+fn a_marked_file_missing_from_the_work_tree_is_restored() {
+    let sandbox = Sandbox::new();
+    let repo =
+        sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV), ("secrets/b.env", ENV)]);
+    repo.git(&["rm", "-q", "secrets/b.env"]);
+    fs::remove_file(repo.dir.join("secrets/a.env")).unwrap();
+    let problem = "problem: secrets/a.env is marked and in the index but missing from the work tree \
+                   (a checkout or pull that stopped halfway?); fix: git-secret doctor --fix restores it \
+                   from the index (git checkout -- secrets/a.env; git-secret unlock first for its \
+                   plaintext); to delete it on purpose: git rm -- secrets/a.env\n";
+    let note = "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n";
+    let out = doctor(&repo, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "{note}{problem}doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+        ),
+    );
+    let out = doctor(&repo, &["--fix"]);
+    assert_doctor(
+        &out,
+        0,
+        &format!("fixed: restored secrets/a.env from the index\n{note}doctor: no problems found\n"),
+    );
+    assert_eq!(repo.read("secrets/a.env"), ENV);
+    assert!(!repo.exists("secrets/b.env"));
+    assert_eq!(repo.status(), "D  secrets/b.env\n");
+}
+
+/// In a locked clone the restored file is the ciphertext, as checkout writes it.
+#[test]
+fn a_missing_file_in_a_locked_clone_comes_back_as_ciphertext() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let clone = sandbox.clone_repo(&repo, "locked");
+    fs::remove_file(clone.dir.join("secrets/a.env")).unwrap();
+    let out = doctor(&clone, &["--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("fixed: restored secrets/a.env from the index\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        clone.read("secrets/a.env"),
+        clone.stored("HEAD:secrets/a.env")
+    );
+    assert_eq!(clone.status(), "");
+}
