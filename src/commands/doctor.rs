@@ -162,6 +162,16 @@ fn check(session: &Session, repo: &Repo) -> Result<Report> {
         );
         return Ok(report);
     }
+    if held.is_empty() && uses_git_crypt_only(repo, &marked, &local)? {
+        report.note(format!(
+            "this repository uses git-crypt: {} file(s) are marked filter=git-crypt (or \
+             filter=git-crypt-NAME) in .gitattributes and git-secret has not taken them over; to \
+             move it to git-secret: git-secret import-git-crypt KEYFILE... with the git-crypt key \
+             files (git-crypt export-key), then commit",
+            marked.len()
+        ));
+        return Ok(report);
+    }
     let mut names: BTreeSet<String> = marked.iter().map(|m| m.key_name.clone()).collect();
     names.extend(held.iter().cloned());
     let mut wanted: BTreeSet<(String, String)> =
@@ -192,6 +202,29 @@ fn check(session: &Session, repo: &Repo) -> Result<Report> {
     check_modes(repo, &mut report)?;
     check_hook(repo, &mut report)?;
     Ok(report)
+}
+
+/// Whether every marked file is marked for git-crypt's own driver and no
+/// driver of ours is configured here (an import points git-crypt's driver at
+/// git-secret): a repository git-crypt still runs, where our checks would
+/// only report git-crypt's setup as broken.
+fn uses_git_crypt_only(repo: &Repo, marked: &[Marked], local: &[(String, String)]) -> Result<bool> {
+    let ours_configured = local.iter().any(|(driver, _)| {
+        !driver.starts_with(drivers::GIT_CRYPT_DRIVER)
+            || repo
+                .config_string(&format!("filter.{driver}.process"))
+                .is_some()
+    });
+    if marked.is_empty() || ours_configured {
+        return Ok(false);
+    }
+    let paths: Vec<&GitPath> = marked.iter().map(|m| &m.path).collect();
+    let attrs = crate::attrs::check_attr(repo, &paths, &AttrSource::WorkTree, &["filter"])?;
+    let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
+    Ok(fields
+        .chunks(3)
+        .take(paths.len())
+        .all(|triple| triple.get(2).is_some_and(|v| v.starts_with(b"git-crypt"))))
 }
 
 /// A configured command's program, described: "X, which does not exist" or

@@ -885,3 +885,27 @@ fn a_missing_file_in_a_locked_clone_comes_back_as_ciphertext() {
     );
     assert_eq!(clone.status(), "");
 }
+
+/// A repository that still uses git-crypt (files marked filter=git-crypt,
+/// never imported) used to get "driver git-secret is not configured" and a
+/// "locked" note: git-secret has nothing to check there yet, so doctor
+/// says so and names the import; --fix changes nothing.
+#[test]
+fn a_git_crypt_repository_is_pointed_at_the_import() {
+    let sandbox = Sandbox::new();
+    let repo = crate::gitcrypt::locked_clone(&sandbox);
+    let before = repo.snapshot_without_keys();
+    let expected = "note: this repository uses git-crypt: 5 file(s) are marked filter=git-crypt \
+                    (or filter=git-crypt-NAME) in .gitattributes and git-secret has not taken them \
+                    over; to move it to git-secret: git-secret import-git-crypt KEYFILE... with the \
+                    git-crypt key files (git-crypt export-key), then commit\n\
+                    doctor: no problems found\n";
+    for args in [&[][..], &["--fix"]] {
+        let out = doctor(&repo, args);
+        assert_doctor(&out, 0, expected);
+    }
+    assert!(
+        before == repo.snapshot_without_keys(),
+        "doctor changed the git-crypt repository"
+    );
+}
