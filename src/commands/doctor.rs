@@ -10,9 +10,13 @@
 //! this one); attributes that break encryption (`attrcheck`); the key ids
 //! the stored blobs need, against the keys held; stale temp files of killed
 //! commands; modes of the key store and the personal ring; the pre-commit
-//! hook. `--fix` does only what cannot lose anything: it rewrites drivers
-//! (locked mode until unlocked), chmods, removes temp files while no
-//! git-secret command holds the repository's lock, and reinstalls the hook;
+//! hook; marked files missing from the work tree. A repository that git-crypt
+//! still runs gets only a pointer to `import-git-crypt`. `--fix` does only
+//! what cannot lose anything: it rewrites drivers (locked mode until
+//! unlocked; in the global config when `install`'s entries there are the
+//! stale ones), chmods, removes temp files while no git-secret command holds
+//! the repository's lock, checks out missing marked files from the index,
+//! and reinstalls the hook;
 //! `.gitattributes`, keys and the index are the user's to change. Only
 //! paths, key names and key ids are printed, never key material.
 
@@ -50,6 +54,8 @@ enum Fix {
     Remove(PathBuf),
     /// Drop ids of keys that are not in the store from the unsaved list.
     Unsaved(Vec<KeyId>),
+    /// Rewrite the global entries `install` owns (its default driver).
+    Global,
     /// Check out a marked file that the index has and the work tree lacks.
     Restore(GitPath),
     Hook,
@@ -287,10 +293,28 @@ fn check_driver(
         );
         return Ok(());
     }
+    // Every entry set comes from the global config: `install` wrote them,
+    // and only rewriting them there repairs every clone (a local copy would
+    // fix this one and hide the rest).
+    let global = driver == crate::drivers::DRIVER
+        && entries
+            .iter()
+            .filter(|(key, _)| !missing.contains(key))
+            .all(|(key, _)| config_scope(repo, key).as_deref() == Some("global"));
+    let (fix, place, by, fix_driver) = if global {
+        (
+            Fix::Global,
+            " in your global git config (written by git-secret install)",
+            "git-secret install",
+            "git-secret install rewrites it (so does git-secret doctor --fix)",
+        )
+    } else {
+        (fix, "", "git-secret doctor --fix", FIX_DRIVER)
+    };
     for (described, keys) in stale {
         report.problem(
             format!(
-                "driver {driver} runs {described} ({}); fix: {FIX_DRIVER}",
+                "driver {driver}{place} runs {described} ({}); fix: {fix_driver}",
                 keys.join(", ")
             ),
             Some(fix.clone()),
@@ -299,8 +323,13 @@ fn check_driver(
     if !missing.is_empty() {
         report.problem(
             format!(
-                "driver {driver} is partly configured: {} not set; fix: git-secret doctor --fix adds them",
-                missing.join(", ")
+                "driver {driver}{place} is partly configured: {} not set; fix: {by} adds them{}",
+                missing.join(", "),
+                if global {
+                    " (so does git-secret doctor --fix)"
+                } else {
+                    ""
+                }
             ),
             Some(fix.clone()),
         );
@@ -308,12 +337,26 @@ fn check_driver(
     for (key, actual, expected) in wrong {
         report.problem(
             format!(
-                "{key} is {actual:?}, not {expected:?}; fix: git-secret doctor --fix resets it"
+                "{key}{place} is {actual:?}, not {expected:?}; fix: {by} resets it{}",
+                if global {
+                    " (so does git-secret doctor --fix)"
+                } else {
+                    ""
+                }
             ),
             Some(fix.clone()),
         );
     }
     Ok(())
+}
+
+/// Where git reads `key` from: "local", "global", "system", "worktree", "command".
+fn config_scope(repo: &Repo, key: &str) -> Option<String> {
+    let out = repo
+        .run_git(&["config", "--show-scope", "--get", key], None)
+        .ok()?;
+    let text = String::from_utf8_lossy(&out);
+    text.split_once('\t').map(|(scope, _)| scope.to_owned())
 }
 
 /// git's boolean spellings.
@@ -699,6 +742,17 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             format!("configured driver {driver} to run this binary ({exe})")
+        }
+        Fix::Global => {
+            super::install::write_global()?;
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            format!(
+                "rewrote driver {} in your global git config to run this binary ({exe}), as \
+                 git-secret install does",
+                crate::drivers::DRIVER
+            )
         }
         Fix::Chmod { path, mode } => {
             chmod(path, *mode)?;

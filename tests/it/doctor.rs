@@ -13,6 +13,8 @@ const ENV: &[u8] = b"API_TOKEN=s3cr3t-doctor\n";
 const HEALTHY: &str =
     "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n\
                        doctor: no problems found\n";
+const LOCKED_NOTE: &str = "note: key 'default' is locked (not held here): 1 marked file(s) stay ciphertext; \
+                           to decrypt them: git-secret unlock KEYFILE (to read one: git-secret view PATH)\n";
 const LOCKED: &str = "note: key 'default' is locked (not held here): 1 marked file(s) stay ciphertext; \
                       to decrypt them: git-secret unlock KEYFILE (to read one: git-secret view PATH)\n\
                       doctor: no problems found\n";
@@ -907,5 +909,68 @@ fn a_git_crypt_repository_is_pointed_at_the_import() {
     assert!(
         before == repo.snapshot_without_keys(),
         "doctor changed the git-crypt repository"
+    );
+}
+
+/// `install`'s global driver naming a binary that is gone (moved, upgraded)
+/// used to be "fixed" by writing the clone's local config, leaving every
+/// other clone broken. The finding now names the global config and
+/// `git-secret install`; --fix rewrites the global entries install owns
+/// and writes no driver into the clone.
+#[test]
+fn a_stale_driver_in_the_global_config_is_fixed_there() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let install = sandbox
+        .command(BIN, sandbox.path())
+        .arg("install")
+        .output()
+        .unwrap();
+    assert_success(&install, "install");
+    let clone = sandbox.clone_repo(&repo, "fresh");
+    let global = |args: &[&str]| {
+        let out = sandbox
+            .command("git", sandbox.path())
+            .args([&["config", "--global"][..], args].concat())
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    clone.secret_ok(&["doctor", "--fix"]); // the hook, so only the driver is left to find
+    for key in ["filter.git-secret.process", "diff.git-secret.textconv"] {
+        let value = global(&["--get", key]).replace(&exe(), "/gone/git-secret");
+        global(&["--replace-all", key, value.trim_end()]);
+    }
+    let config = clone.git(&["config", "--local", "--list"]);
+    let out = doctor(&clone, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "problem: driver git-secret in your global git config (written by git-secret install) \
+             runs /gone/git-secret, which does not exist (filter.git-secret.process, \
+             diff.git-secret.textconv); fix: git-secret install rewrites it (so does git-secret \
+             doctor --fix)\n{LOCKED_NOTE}\
+             doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+        ),
+    );
+    let out = doctor(&clone, &["--fix"]);
+    assert_doctor(
+        &out,
+        0,
+        &format!(
+            "fixed: rewrote driver git-secret in your global git config to run this binary ({}), \
+             as git-secret install does\n{LOCKED}",
+            exe()
+        ),
+    );
+    assert_eq!(
+        clone.git(&["config", "--local", "--list"]),
+        config,
+        "no local driver"
+    );
+    assert_eq!(
+        global(&["--get", "filter.git-secret.process"]),
+        format!("'{}' filter-process\n", exe())
     );
 }
