@@ -510,8 +510,24 @@ fn check_keys(
                     driver_name(name)
                 ));
             } else {
+                // Ciphertext of a generation not held, an interrupted
+                // rewrite or a missing file is not plaintext (while a
+                // command rewrites the files, they are not judged).
+                let plain = marked
+                    .iter()
+                    .filter(|m| &m.key_name == name)
+                    .filter(|m| {
+                        let file = m.path.in_tree(repo.top());
+                        file.symlink_metadata().is_ok() && !file_has_magic(&file)
+                    })
+                    .count();
+                let shown = if plain == count || busy {
+                    count.to_string()
+                } else {
+                    format!("{plain} of {count}")
+                };
                 report.note(format!(
-                    "key '{name}' is unlocked: {count} marked file(s) in plaintext in the work tree"
+                    "key '{name}' is unlocked: {shown} marked file(s) in plaintext in the work tree"
                 ));
             }
         } else {

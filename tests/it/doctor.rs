@@ -450,7 +450,7 @@ fn what_a_killed_lock_leaves_is_named_and_the_stale_temp_dir_removed() {
     let half = "problem: secrets/a.env holds ciphertext in the work tree though key 'default' is unlocked \
                 (an interrupted lock or unlock); fix: run that command again \
                 (git-secret lock, or git-secret unlock KEYFILE)\n\
-                note: key 'default' is unlocked: 2 marked file(s) in plaintext in the work tree\n";
+                note: key 'default' is unlocked: 1 of 2 marked file(s) in plaintext in the work tree\n";
     let out = doctor(&repo, &[]);
     assert_doctor(
         &out,
@@ -853,7 +853,8 @@ fn a_marked_file_missing_from_the_work_tree_is_restored() {
         &out,
         1,
         &format!(
-            "{note}{problem}doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+            "note: key 'default' is unlocked: 0 of 1 marked file(s) in plaintext in the work tree\n\
+             {problem}doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
         ),
     );
     let out = doctor(&repo, &["--fix"]);
@@ -972,5 +973,34 @@ fn a_stale_driver_in_the_global_config_is_fixed_there() {
     assert_eq!(
         global(&["--get", "filter.git-secret.process"]),
         format!("'{}' filter-process\n", exe())
+    );
+}
+
+/// After a pull that brought a generation Bob lacks, the files stay
+/// ciphertext: doctor names the missing key id and does not count them as
+/// plaintext (it said "2 marked file(s) in plaintext").
+#[test]
+fn after_a_pulled_rotation_doctor_names_the_missing_generation() {
+    let sandbox = Sandbox::new();
+    let repo =
+        sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV), ("secrets/b.env", ENV)]);
+    let key = repo.keep_key();
+    let bob = sandbox.clone_repo(&repo, "bob");
+    bob.secret_ok(&["unlock", key.to_str().unwrap()]);
+    repo.secret_ok(&["rotate"]);
+    repo.git(&["commit", "-qm", "rotate"]);
+    let id = stored_id(&repo).expect("encrypted");
+    bob.git(&["pull", "-q"]);
+    let out = doctor(&bob, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "problem: 2 marked file(s) of key 'default' are stored under key id {id}, which this \
+             clone does not hold (secrets/a.env and 1 more); fix: git-secret unlock KEYFILE with a \
+             key file that holds it (from a teammate: git-secret export-key FILE)\n\
+             note: key 'default' is unlocked: 0 of 2 marked file(s) in plaintext in the work tree\n\
+             doctor: 1 problem(s) found (0 fixable with git-secret doctor --fix)\n"
+        ),
     );
 }
