@@ -378,6 +378,16 @@ impl Filter {
                 }
                 return passthrough(prefix, input, out);
             }
+            // Written by a newer git-secret: unreadable here, not damaged.
+            // Failing would leave the file missing, as for a new generation.
+            Err(FormatError::UnsupportedVersion(v)) => {
+                self.reporter.warn(format_args!(
+                    "{path} uses git-secret format version {v}, which this git-secret does not \
+                     support: left encrypted in the work tree. Upgrade git-secret, then run \
+                     `git-secret unlock` to decrypt it"
+                ));
+                return passthrough(prefix, input, out);
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(format::decrypt(&header, |id| self.find(id), input, out)?)

@@ -474,3 +474,36 @@ fn a_pull_of_a_rotation_that_conflicts_says_how_to_finish() {
     assert_eq!(bob.read("secrets/b.env"), b"B=1\n");
     assert_eq!(bob.status(), "");
 }
+
+/// A teammate on a newer git-secret commits a blob of a format version this
+/// one cannot read: the pull used to stop in smudge with the file deleted.
+/// It completes, the file stays as its stored bytes (clean for git), and
+/// the warning says to upgrade.
+#[test]
+fn a_pull_of_a_newer_format_version_leaves_the_file_encrypted() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
+    let key = alice.keep_key();
+    let bob = sandbox.clone_repo(&alice, "bob");
+    bob.secret_ok(&["unlock", "--no-ring", key.to_str().unwrap()]);
+    let mut newer = alice.stored("HEAD:secrets/a.env");
+    newer[10] = 2; // the format version byte (FORMAT.md)
+    alice.stage_raw("secrets/a.env", &newer);
+    // This git-secret's hook refuses the blob; the newer one's would not.
+    alice.git(&[
+        "commit",
+        "-qm",
+        "written by a newer git-secret",
+        "--no-verify",
+    ]);
+    let out = bob.git_output(&["pull", "-q"]);
+    assert_success(&out, "git pull");
+    assert_eq!(
+        stderr(&out),
+        "git-secret: warning: secrets/a.env uses git-secret format version 2, which this \
+         git-secret does not support: left encrypted in the work tree. Upgrade git-secret, then \
+         run `git-secret unlock` to decrypt it\n"
+    );
+    assert_eq!(bob.read("secrets/a.env"), newer);
+    assert_eq!(bob.status(), "");
+}
