@@ -116,9 +116,83 @@ impl fmt::Debug for GitPath {
     }
 }
 
+/// Why a command-line path names no file of the work tree.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotInTree {
+    /// It lies outside the work tree (through `..` or a symlinked directory).
+    Outside,
+    /// It is the top of the work tree itself.
+    Top,
+}
+
+/// `arg` (relative to `cwd`, or absolute) as a path from `top`, the top of
+/// the work tree. Directories that exist are resolved through the file
+/// system, so `..` after a symlinked directory goes where the kernel goes
+/// and a link cannot lead out unnoticed; the rest (a directory that exists
+/// only in a commit) is taken lexically. The last component is kept as it
+/// is: a symlink at a marked path is git's to store, not ours to follow.
+pub fn from_cwd(top: &Path, cwd: &Path, arg: &OsStr) -> Result<GitPath, NotInTree> {
+    use std::path::Component;
+    let top = top.canonicalize().map_err(|_| NotInTree::Outside)?;
+    let abs = cwd.join(arg);
+    let parts: Vec<Component> = abs.components().collect();
+    let mut out = PathBuf::new();
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Component::Prefix(_) | Component::RootDir => out.push(part),
+            Component::CurDir => {}
+            // `out` is already real wherever it exists, so popping is right.
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => {
+                out.push(name);
+                if i + 1 < parts.len() {
+                    if let Ok(real) = out.canonicalize() {
+                        out = real;
+                    }
+                }
+            }
+        }
+    }
+    match out.strip_prefix(&top) {
+        Ok(rel) if rel.as_os_str().is_empty() => Err(NotInTree::Top),
+        Ok(rel) => Ok(GitPath::from(rel.as_os_str())),
+        Err(_) => Err(NotInTree::Outside),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::GitPath;
+    use super::{from_cwd, GitPath, NotInTree};
+    use std::ffi::OsStr;
+
+    #[test]
+    fn command_line_paths_resolve_through_real_directories() {
+        let tmp = tempfile::tempdir().unwrap();
+        let top = tmp.path().join("repo");
+        std::fs::create_dir_all(top.join("a/b")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("elsewhere"), top.join("out")).unwrap();
+        std::os::unix::fs::symlink(top.join("a/b"), top.join("deep")).unwrap();
+        let cwd = top.join("a/b").canonicalize().unwrap();
+        let at = |arg: &str| from_cwd(&top, &cwd, OsStr::new(arg));
+        assert_eq!(at("x.env"), Ok(GitPath::from("a/b/x.env")));
+        assert_eq!(at("../x.env"), Ok(GitPath::from("a/x.env")));
+        assert_eq!(at("./../../x.env"), Ok(GitPath::from("x.env")));
+        assert_eq!(at("../../out/x.env"), Err(NotInTree::Outside));
+        assert_eq!(at("../../deep/../x.env"), Ok(GitPath::from("a/x.env")));
+        assert_eq!(at("gone/dir/../x.env"), Ok(GitPath::from("a/b/gone/x.env")));
+        assert_eq!(at("../../../x.env"), Err(NotInTree::Outside));
+        assert_eq!(at("../.."), Err(NotInTree::Top));
+        assert_eq!(
+            at("../../out"),
+            Ok(GitPath::from("out")),
+            "a link itself is kept"
+        );
+        let abs = top.join("a/x.env");
+        assert_eq!(at(abs.to_str().unwrap()), Ok(GitPath::from("a/x.env")));
+    }
 
     #[test]
     fn within_a_directory_means_below_it() {

@@ -10,9 +10,13 @@
 //! this one); attributes that break encryption (`attrcheck`); the key ids
 //! the stored blobs need, against the keys held; stale temp files of killed
 //! commands; modes of the key store and the personal ring; the pre-commit
-//! hook. `--fix` does only what cannot lose anything: it rewrites drivers
-//! (locked mode until unlocked), chmods, removes temp files while no
-//! git-secret command holds the repository's lock, and reinstalls the hook;
+//! hook; marked files missing from the work tree. A repository that git-crypt
+//! still runs gets only a pointer to `import-git-crypt`. `--fix` does only
+//! what cannot lose anything: it rewrites drivers (locked mode until
+//! unlocked; in the global config when `install`'s entries there are the
+//! stale ones), chmods, removes temp files while no git-secret command holds
+//! the repository's lock, checks out missing marked files from the index,
+//! and reinstalls the hook;
 //! `.gitattributes`, keys and the index are the user's to change. Only
 //! paths, key names and key ids are printed, never key material.
 
@@ -24,6 +28,7 @@ use crate::drivers::{self, config_entries, driver_name, is_this_binary, split_co
 use crate::format::{file_has_magic, Stored};
 use crate::hook::{self, HookState, HOOK_LINE};
 use crate::keyring::{Keyring, Ring};
+use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::session::Session;
 use anyhow::{Context, Result};
@@ -49,6 +54,10 @@ enum Fix {
     Remove(PathBuf),
     /// Drop ids of keys that are not in the store from the unsaved list.
     Unsaved(Vec<KeyId>),
+    /// Rewrite the global entries `install` owns (its default driver).
+    Global,
+    /// Check out a marked file that the index has and the work tree lacks.
+    Restore(GitPath),
     Hook,
 }
 
@@ -159,6 +168,16 @@ fn check(session: &Session, repo: &Repo) -> Result<Report> {
         );
         return Ok(report);
     }
+    if held.is_empty() && uses_git_crypt_only(repo, &marked, &local)? {
+        report.note(format!(
+            "this repository uses git-crypt: {} file(s) are marked filter=git-crypt (or \
+             filter=git-crypt-NAME) in .gitattributes and git-secret has not taken them over; to \
+             move it to git-secret: git-secret import-git-crypt KEYFILE... with the git-crypt key \
+             files (git-crypt export-key), then commit",
+            marked.len()
+        ));
+        return Ok(report);
+    }
     let mut names: BTreeSet<String> = marked.iter().map(|m| m.key_name.clone()).collect();
     names.extend(held.iter().cloned());
     let mut wanted: BTreeSet<(String, String)> =
@@ -182,10 +201,36 @@ fn check(session: &Session, repo: &Repo) -> Result<Report> {
     // A running unlock/lock is mid-rewrite: its files and temp files are in use.
     let busy = crate::checkout::busy(repo);
     check_keys(session, repo, &marked, &names, &held, busy, &mut report)?;
+    if !busy {
+        check_missing(repo, &marked, &mut report)?;
+    }
     check_markers(repo, &marked, busy, &mut report)?;
     check_modes(repo, &mut report)?;
     check_hook(repo, &mut report)?;
     Ok(report)
+}
+
+/// Whether every marked file is marked for git-crypt's own driver and no
+/// driver of ours is configured here (an import points git-crypt's driver at
+/// git-secret): a repository git-crypt still runs, where our checks would
+/// only report git-crypt's setup as broken.
+fn uses_git_crypt_only(repo: &Repo, marked: &[Marked], local: &[(String, String)]) -> Result<bool> {
+    let ours_configured = local.iter().any(|(driver, _)| {
+        !driver.starts_with(drivers::GIT_CRYPT_DRIVER)
+            || repo
+                .config_string(&format!("filter.{driver}.process"))
+                .is_some()
+    });
+    if marked.is_empty() || ours_configured {
+        return Ok(false);
+    }
+    let paths: Vec<&GitPath> = marked.iter().map(|m| &m.path).collect();
+    let attrs = crate::attrs::check_attr(repo, &paths, &AttrSource::WorkTree, &["filter"])?;
+    let fields: Vec<&[u8]> = attrs.split(|&b| b == 0).collect();
+    Ok(fields
+        .chunks(3)
+        .take(paths.len())
+        .all(|triple| triple.get(2).is_some_and(|v| v.starts_with(b"git-crypt"))))
 }
 
 /// A configured command's program, described: "X, which does not exist" or
@@ -248,10 +293,28 @@ fn check_driver(
         );
         return Ok(());
     }
+    // Every entry set comes from the global config: `install` wrote them,
+    // and only rewriting them there repairs every clone (a local copy would
+    // fix this one and hide the rest).
+    let global = driver == crate::drivers::DRIVER
+        && entries
+            .iter()
+            .filter(|(key, _)| !missing.contains(key))
+            .all(|(key, _)| config_scope(repo, key).as_deref() == Some("global"));
+    let (fix, place, by, fix_driver) = if global {
+        (
+            Fix::Global,
+            " in your global git config (written by git-secret install)",
+            "git-secret install",
+            "git-secret install rewrites it (so does git-secret doctor --fix)",
+        )
+    } else {
+        (fix, "", "git-secret doctor --fix", FIX_DRIVER)
+    };
     for (described, keys) in stale {
         report.problem(
             format!(
-                "driver {driver} runs {described} ({}); fix: {FIX_DRIVER}",
+                "driver {driver}{place} runs {described} ({}); fix: {fix_driver}",
                 keys.join(", ")
             ),
             Some(fix.clone()),
@@ -260,8 +323,13 @@ fn check_driver(
     if !missing.is_empty() {
         report.problem(
             format!(
-                "driver {driver} is partly configured: {} not set; fix: git-secret doctor --fix adds them",
-                missing.join(", ")
+                "driver {driver}{place} is partly configured: {} not set; fix: {by} adds them{}",
+                missing.join(", "),
+                if global {
+                    " (so does git-secret doctor --fix)"
+                } else {
+                    ""
+                }
             ),
             Some(fix.clone()),
         );
@@ -269,12 +337,26 @@ fn check_driver(
     for (key, actual, expected) in wrong {
         report.problem(
             format!(
-                "{key} is {actual:?}, not {expected:?}; fix: git-secret doctor --fix resets it"
+                "{key}{place} is {actual:?}, not {expected:?}; fix: {by} resets it{}",
+                if global {
+                    " (so does git-secret doctor --fix)"
+                } else {
+                    ""
+                }
             ),
             Some(fix.clone()),
         );
     }
     Ok(())
+}
+
+/// Where git reads `key` from: "local", "global", "system", "worktree", "command".
+fn config_scope(repo: &Repo, key: &str) -> Option<String> {
+    let out = repo
+        .run_git(&["config", "--show-scope", "--get", key], None)
+        .ok()?;
+    let text = String::from_utf8_lossy(&out);
+    text.split_once('\t').map(|(scope, _)| scope.to_owned())
 }
 
 /// git's boolean spellings.
@@ -428,8 +510,24 @@ fn check_keys(
                     driver_name(name)
                 ));
             } else {
+                // Ciphertext of a generation not held, an interrupted
+                // rewrite or a missing file is not plaintext (while a
+                // command rewrites the files, they are not judged).
+                let plain = marked
+                    .iter()
+                    .filter(|m| &m.key_name == name)
+                    .filter(|m| {
+                        let file = m.path.in_tree(repo.top());
+                        file.symlink_metadata().is_ok() && !file_has_magic(&file)
+                    })
+                    .count();
+                let shown = if plain == count || busy {
+                    count.to_string()
+                } else {
+                    format!("{plain} of {count}")
+                };
                 report.note(format!(
-                    "key '{name}' is unlocked: {count} marked file(s) in plaintext in the work tree"
+                    "key '{name}' is unlocked: {shown} marked file(s) in plaintext in the work tree"
                 ));
             }
         } else {
@@ -438,6 +536,33 @@ fn check_keys(
                  to decrypt them: git-secret unlock KEYFILE (to read one: git-secret view PATH)"
             ));
         }
+    }
+    Ok(())
+}
+
+/// Marked files the index has (stage 0) and the work tree should hold but
+/// does not: a checkout or pull that stopped halfway, or a plain `rm`. A
+/// `git rm` removes the index entry too, so it is not reported. Restoring
+/// loses nothing: the file is absent and its content is in the index.
+fn check_missing(repo: &Repo, marked: &[Marked], report: &mut Report) -> Result<()> {
+    let staged: Vec<&GitPath> = marked
+        .iter()
+        .filter(|m| m.index_oid.is_some())
+        .map(|m| &m.path)
+        .collect();
+    for path in crate::checkout::present(repo, &staged)? {
+        if path.in_tree(repo.top()).symlink_metadata().is_ok() {
+            continue;
+        }
+        report.problem(
+            format!(
+                "{path} is marked and in the index but missing from the work tree (a checkout or \
+                 pull that stopped halfway?); fix: git-secret doctor --fix restores it from the \
+                 index (git checkout -- {path}; git-secret unlock first for its plaintext); to \
+                 delete it on purpose: git rm -- {path}"
+            ),
+            Some(Fix::Restore(path.clone())),
+        );
     }
     Ok(())
 }
@@ -634,6 +759,17 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
                 .unwrap_or_default();
             format!("configured driver {driver} to run this binary ({exe})")
         }
+        Fix::Global => {
+            super::install::write_global()?;
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            format!(
+                "rewrote driver {} in your global git config to run this binary ({exe}), as \
+                 git-secret install does",
+                crate::drivers::DRIVER
+            )
+        }
         Fix::Chmod { path, mode } => {
             chmod(path, *mode)?;
             format!("chmod {mode:o} {}", path.display())
@@ -656,6 +792,15 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
                 shown.join(", "),
                 unsaved_path(repo).display()
             )
+        }
+        Fix::Restore(path) => {
+            // Still missing? A command may have written it since the check.
+            if path.in_tree(repo.top()).symlink_metadata().is_err() {
+                let args = ["--literal-pathspecs", "checkout", "--"].map(std::ffi::OsStr::new);
+                repo.run_git_os(&[&args[..], &[path.as_os_str()]].concat(), None)
+                    .with_context(|| format!("cannot restore {path}"))?;
+            }
+            format!("restored {path} from the index")
         }
         Fix::Hook => match hook::install(repo, session.reporter())? {
             Some(path) => format!("installed the pre-commit hook {}", path.display()),

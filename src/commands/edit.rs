@@ -15,7 +15,7 @@ use crate::files::read_if_exists;
 use crate::filter::blob_for;
 use crate::format::{has_magic, Header, HEADER_LEN};
 use crate::gitcrypt;
-use crate::path::GitPath;
+use crate::path::{self, GitPath};
 use crate::repo::Repo;
 use crate::session::Session;
 use anyhow::{anyhow, bail, Context, Result};
@@ -185,14 +185,12 @@ pub fn run(session: &Session, args: &EditArgs) -> Result<ExitCode> {
 }
 
 /// PATH (relative to the current directory) as a path from the top of the
-/// work tree, refusing directories, symbolic links and anything outside.
-/// Resolved through the real directory (not lexically), so `..` and
-/// symlinked directories cannot lead out of the work tree.
+/// work tree, refusing directories, symbolic links and anything outside
+/// (resolved as view and exec resolve their paths: [`path::from_cwd`]).
 fn resolve(repo: &Repo, arg: &OsStr) -> Result<GitPath> {
     let shown = Path::new(arg).display();
-    let abs = std::env::current_dir()
-        .context("cannot read the current directory")?
-        .join(arg);
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let abs = cwd.join(arg);
     let meta = fs::symlink_metadata(&abs).ok();
     if meta.as_ref().is_some_and(fs::Metadata::is_dir) {
         bail!("{shown} is a directory; edit takes one marked file");
@@ -200,24 +198,15 @@ fn resolve(repo: &Repo, arg: &OsStr) -> Result<GitPath> {
     if meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
         bail!("{shown} is a symbolic link; git stores a link as its target, never encrypted");
     }
-    let top = repo
-        .top()
-        .canonicalize()
-        .context("cannot resolve the work tree")?;
-    let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+    let Ok(path) = path::from_cwd(repo.top(), &cwd, arg) else {
         bail!(
             "{shown} is outside the repository; edit changes only marked files of this work tree"
         );
     };
-    let Ok(parent) = parent.canonicalize() else {
+    if !abs.parent().is_some_and(Path::is_dir) {
         bail!("cannot edit {shown}: its directory does not exist");
-    };
-    match parent.strip_prefix(&top) {
-        Ok(dir) => Ok(GitPath::from(dir.join(name).as_os_str())),
-        Err(_) => bail!(
-            "{shown} is outside the repository; edit changes only marked files of this work tree"
-        ),
     }
+    Ok(path)
 }
 
 /// The key ids of the staged blobs of key name `name` (git-crypt blobs

@@ -25,6 +25,18 @@ fn git_global(args: &[&str]) -> Result<std::process::Output> {
 }
 
 pub fn install(session: &Session) -> Result<ExitCode> {
+    write_global()?;
+    session.reporter().note(format!(
+        "Installed the {DRIVER} driver in your global git config: every clone on this machine starts \
+         locked (ciphertext in the work tree, plaintext at marked paths refused). `git-secret unlock` \
+         in a clone decrypts it; `git-secret uninstall` removes these settings."
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes (or rewrites) every global entry `install` owns, naming this
+/// binary; also `doctor --fix`'s repair of a stale global driver.
+pub fn write_global() -> Result<()> {
     for (key, value) in config_entries(DEFAULT_NAME, DRIVER)? {
         let out = git_global(&["--replace-all", &key, &value])?;
         if !out.status.success() {
@@ -34,12 +46,7 @@ pub fn install(session: &Session) -> Result<ExitCode> {
             );
         }
     }
-    session.reporter().note(format!(
-        "Installed the {DRIVER} driver in your global git config: every clone on this machine starts \
-         locked (ciphertext in the work tree, plaintext at marked paths refused). `git-secret unlock` \
-         in a clone decrypts it; `git-secret uninstall` removes these settings."
-    ));
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 pub fn uninstall(session: &Session) -> Result<ExitCode> {

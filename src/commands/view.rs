@@ -13,10 +13,10 @@ use crate::format::{self, FormatError, Header, HEADER_LEN};
 use crate::gitcrypt;
 use crate::key::Key;
 use crate::keyring::{read_key_file, ring::Provenance, Keyring, Ring};
-use crate::path::GitPath;
+use crate::path::{self, GitPath, NotInTree};
 use crate::repo::Repo;
 use crate::session::Session;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -55,18 +55,27 @@ pub fn keys_without_unlocking(session: &Session, key: Option<&str>) -> Result<Ke
 }
 
 /// Command-line paths (relative to the current directory) as paths from the
-/// top of the work tree.
-pub fn tree_paths(repo: &Repo, paths: &[std::ffi::OsString]) -> Vec<GitPath> {
-    let prefix = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| {
-            let top = repo.top().canonicalize().ok()?;
-            cwd.strip_prefix(top).ok().map(Path::to_path_buf)
-        })
-        .unwrap_or_default();
+/// top of the work tree (see [`path::from_cwd`]), for view, edit and exec;
+/// one that leads outside the work tree is refused.
+pub fn tree_paths(repo: &Repo, paths: &[std::ffi::OsString]) -> Result<Vec<GitPath>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
     paths
         .iter()
-        .map(|p| GitPath::from(prefix.join(p).as_os_str()))
+        .map(|arg| {
+            path::from_cwd(repo.top(), &cwd, arg).map_err(|why| {
+                let shown = Path::new(arg).display();
+                match why {
+                    NotInTree::Outside => anyhow!(
+                        "{shown} is outside the repository's work tree; name a marked file of this \
+                         work tree (a ciphertext file elsewhere is read with --key from outside \
+                         any repository)"
+                    ),
+                    NotInTree::Top => {
+                        anyhow!("{shown} is the top of the work tree; name a marked file")
+                    }
+                }
+            })
+        })
         .collect()
 }
 
@@ -92,7 +101,7 @@ fn add_ring_keys(
 }
 
 fn in_repository(repo: &Repo, args: &ViewArgs, keyring: &Keyring) -> Result<Vec<Vec<u8>>> {
-    let paths = tree_paths(repo, &args.paths);
+    let paths = tree_paths(repo, &args.paths)?;
     let refs: Vec<&GitPath> = paths.iter().collect();
     let source = match &args.rev {
         Some(rev) => AttrSource::Tree(rev.clone()),

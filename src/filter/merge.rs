@@ -58,16 +58,22 @@ pub fn merge(keys: &Filter, args: &MergeArgs) -> Result<Merged> {
             Ok(Some(plaintext)) => versions.push(plaintext),
             Ok(None) => versions.push(data),
             Err(e) => {
-                let hint = match e {
+                let next = match e {
                     Opened::Format(FormatError::UnknownKey(_)) | Opened::GitCryptLocked
                         if !keys.is_unlocked() =>
                     {
-                        "; run `git-secret unlock` and merge again".to_owned()
+                        "; run `git-secret unlock` and merge again. Keeping ours; resolve it by hand."
                     }
-                    _ => String::new(),
+                    // Unlocked, but a generation is missing (a pulled rotation):
+                    // no hand resolution is possible without the new key.
+                    Opened::Format(FormatError::UnknownKey(_)) => {
+                        ". Keeping ours: run `git merge --abort` (or `git rebase --abort`), then \
+                         `git-secret unlock NEWKEYFILE` with the new key, and merge again"
+                    }
+                    _ => ". Keeping ours; resolve it by hand.",
                 };
                 return Ok(Merged::KeptOurs(format!(
-                    "git-secret: cannot merge {path}: {side} version: {e}{hint}. Keeping ours; resolve it by hand."
+                    "git-secret: cannot merge {path}: {side} version: {e}{next}"
                 )));
             }
         }

@@ -389,6 +389,20 @@ impl Filter {
                             self.name
                         ));
                     }
+                } else {
+                    // A generation this clone lacks (a pulled rotation). git
+                    // has already removed the old file, and a failed smudge
+                    // under `required` would leave it missing; ciphertext
+                    // keeps the file (clean for git) until `unlock`.
+                    self.reporter.warn(format_args!(
+                        "{path} is encrypted with key id {}, which is not installed here \
+                         (a newer generation, after a teammate's `git-secret rotate` or `remove-user`?): \
+                         left encrypted in the work tree. Get the new key and run \
+                         `git-secret unlock NEWKEYFILE` (or plain `git-secret unlock` when the new key \
+                         was shared with you) to decrypt it",
+                        header.key_id
+                    ));
+                    return passthrough(prefix, input, out);
                 }
                 header
             }
@@ -400,6 +414,16 @@ impl Filter {
                          (committed before it was marked?); run `git-secret status`"
                     ));
                 }
+                return passthrough(prefix, input, out);
+            }
+            // Written by a newer git-secret: unreadable here, not damaged.
+            // Failing would leave the file missing, as for a new generation.
+            Err(FormatError::UnsupportedVersion(v)) => {
+                self.reporter.warn(format_args!(
+                    "{path} uses git-secret format version {v}, which this git-secret does not \
+                     support: left encrypted in the work tree. Upgrade git-secret, then run \
+                     `git-secret unlock` to decrypt it"
+                ));
                 return passthrough(prefix, input, out);
             }
             Err(e) => return Err(e.into()),

@@ -13,6 +13,8 @@ const ENV: &[u8] = b"API_TOKEN=s3cr3t-doctor\n";
 const HEALTHY: &str =
     "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n\
                        doctor: no problems found\n";
+const LOCKED_NOTE: &str = "note: key 'default' is locked (not held here): 1 marked file(s) stay ciphertext; \
+                           to decrypt them: git-secret unlock KEYFILE (to read one: git-secret view PATH)\n";
 const LOCKED: &str = "note: key 'default' is locked (not held here): 1 marked file(s) stay ciphertext; \
                       to decrypt them: git-secret unlock KEYFILE (to read one: git-secret view PATH)\n\
                       doctor: no problems found\n";
@@ -448,7 +450,7 @@ fn what_a_killed_lock_leaves_is_named_and_the_stale_temp_dir_removed() {
     let half = "problem: secrets/a.env holds ciphertext in the work tree though key 'default' is unlocked \
                 (an interrupted lock or unlock); fix: run that command again \
                 (git-secret lock, or git-secret unlock KEYFILE)\n\
-                note: key 'default' is unlocked: 2 marked file(s) in plaintext in the work tree\n";
+                note: key 'default' is unlocked: 1 of 2 marked file(s) in plaintext in the work tree\n";
     let out = doctor(&repo, &[]);
     assert_doctor(
         &out,
@@ -824,4 +826,176 @@ fn after_install_a_fresh_clone_only_lacks_the_hook() {
         ),
     );
     assert_eq!(clone.git(&["config", "--local", "--list"]), config);
+}
+
+/// A marked file in the index but gone from the work tree (what a pull
+/// whose smudge failed used to leave) is a problem; `--fix` restores it
+/// from the index. A deliberate `git rm` is not reported.
+#[test]
+fn a_marked_file_missing_from_the_work_tree_is_restored() {
+    let sandbox = Sandbox::new();
+    let repo =
+        sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV), ("secrets/b.env", ENV)]);
+    repo.git(&["rm", "-q", "secrets/b.env"]);
+    fs::remove_file(repo.dir.join("secrets/a.env")).unwrap();
+    let problem = "problem: secrets/a.env is marked and in the index but missing from the work tree \
+                   (a checkout or pull that stopped halfway?); fix: git-secret doctor --fix restores it \
+                   from the index (git checkout -- secrets/a.env; git-secret unlock first for its \
+                   plaintext); to delete it on purpose: git rm -- secrets/a.env\n";
+    let note = "note: key 'default' is unlocked: 1 marked file(s) in plaintext in the work tree\n";
+    let out = doctor(&repo, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "note: key 'default' is unlocked: 0 of 1 marked file(s) in plaintext in the work tree\n\
+             {problem}doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+        ),
+    );
+    let out = doctor(&repo, &["--fix"]);
+    assert_doctor(
+        &out,
+        0,
+        &format!("fixed: restored secrets/a.env from the index\n{note}doctor: no problems found\n"),
+    );
+    assert_eq!(repo.read("secrets/a.env"), ENV);
+    assert!(!repo.exists("secrets/b.env"));
+    assert_eq!(repo.status(), "D  secrets/b.env\n");
+}
+
+/// In a locked clone the restored file is the ciphertext, as checkout writes it.
+#[test]
+fn a_missing_file_in_a_locked_clone_comes_back_as_ciphertext() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let clone = sandbox.clone_repo(&repo, "locked");
+    fs::remove_file(clone.dir.join("secrets/a.env")).unwrap();
+    let out = doctor(&clone, &["--fix"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("fixed: restored secrets/a.env from the index\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        clone.read("secrets/a.env"),
+        clone.stored("HEAD:secrets/a.env")
+    );
+    assert_eq!(clone.status(), "");
+}
+
+/// A repository that still uses git-crypt (files marked filter=git-crypt,
+/// never imported) used to get "driver git-secret is not configured" and a
+/// "locked" note: git-secret has nothing to check there yet, so doctor
+/// says so and names the import; --fix changes nothing.
+#[test]
+fn a_git_crypt_repository_is_pointed_at_the_import() {
+    let sandbox = Sandbox::new();
+    let repo = crate::gitcrypt::locked_clone(&sandbox);
+    let before = repo.snapshot_without_keys();
+    let expected = "note: this repository uses git-crypt: 5 file(s) are marked filter=git-crypt \
+                    (or filter=git-crypt-NAME) in .gitattributes and git-secret has not taken them \
+                    over; to move it to git-secret: git-secret import-git-crypt KEYFILE... with the \
+                    git-crypt key files (git-crypt export-key), then commit\n\
+                    doctor: no problems found\n";
+    for args in [&[][..], &["--fix"]] {
+        let out = doctor(&repo, args);
+        assert_doctor(&out, 0, expected);
+    }
+    assert!(
+        before == repo.snapshot_without_keys(),
+        "doctor changed the git-crypt repository"
+    );
+}
+
+/// `install`'s global driver naming a binary that is gone (moved, upgraded)
+/// used to be "fixed" by writing the clone's local config, leaving every
+/// other clone broken. The finding now names the global config and
+/// `git-secret install`; --fix rewrites the global entries install owns
+/// and writes no driver into the clone.
+#[test]
+fn a_stale_driver_in_the_global_config_is_fixed_there() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let install = sandbox
+        .command(BIN, sandbox.path())
+        .arg("install")
+        .output()
+        .unwrap();
+    assert_success(&install, "install");
+    let clone = sandbox.clone_repo(&repo, "fresh");
+    let global = |args: &[&str]| {
+        let out = sandbox
+            .command("git", sandbox.path())
+            .args([&["config", "--global"][..], args].concat())
+            .output()
+            .unwrap();
+        stdout(&out)
+    };
+    clone.secret_ok(&["doctor", "--fix"]); // the hook, so only the driver is left to find
+    for key in ["filter.git-secret.process", "diff.git-secret.textconv"] {
+        let value = global(&["--get", key]).replace(&exe(), "/gone/git-secret");
+        global(&["--replace-all", key, value.trim_end()]);
+    }
+    let config = clone.git(&["config", "--local", "--list"]);
+    let out = doctor(&clone, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "problem: driver git-secret in your global git config (written by git-secret install) \
+             runs /gone/git-secret, which does not exist (filter.git-secret.process, \
+             diff.git-secret.textconv); fix: git-secret install rewrites it (so does git-secret \
+             doctor --fix)\n{LOCKED_NOTE}\
+             doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+        ),
+    );
+    let out = doctor(&clone, &["--fix"]);
+    assert_doctor(
+        &out,
+        0,
+        &format!(
+            "fixed: rewrote driver git-secret in your global git config to run this binary ({}), \
+             as git-secret install does\n{LOCKED}",
+            exe()
+        ),
+    );
+    assert_eq!(
+        clone.git(&["config", "--local", "--list"]),
+        config,
+        "no local driver"
+    );
+    assert_eq!(
+        global(&["--get", "filter.git-secret.process"]),
+        format!("'{}' filter-process\n", exe())
+    );
+}
+
+/// After a pull that brought a generation Bob lacks, the files stay
+/// ciphertext: doctor names the missing key id and does not count them as
+/// plaintext (it said "2 marked file(s) in plaintext").
+#[test]
+fn after_a_pulled_rotation_doctor_names_the_missing_generation() {
+    let sandbox = Sandbox::new();
+    let repo =
+        sandbox.repo_with_secrets("alice", &[("secrets/a.env", ENV), ("secrets/b.env", ENV)]);
+    let key = repo.keep_key();
+    let bob = sandbox.clone_repo(&repo, "bob");
+    bob.secret_ok(&["unlock", key.to_str().unwrap()]);
+    repo.secret_ok(&["rotate"]);
+    repo.git(&["commit", "-qm", "rotate"]);
+    let id = stored_id(&repo).expect("encrypted");
+    bob.git(&["pull", "-q"]);
+    let out = doctor(&bob, &[]);
+    assert_doctor(
+        &out,
+        1,
+        &format!(
+            "problem: 2 marked file(s) of key 'default' are stored under key id {id}, which this \
+             clone does not hold (secrets/a.env and 1 more); fix: git-secret unlock KEYFILE with a \
+             key file that holds it (from a teammate: git-secret export-key FILE)\n\
+             note: key 'default' is unlocked: 0 of 2 marked file(s) in plaintext in the work tree\n\
+             doctor: 1 problem(s) found (0 fixable with git-secret doctor --fix)\n"
+        ),
+    );
 }

@@ -300,6 +300,10 @@ fn edit_refuses_unmarked_outside_and_directory_paths() {
     let marker = sandbox.path().join("editor-ran");
     let script = editor(&sandbox, "mark.sh", &format!("touch {}", marker.display()));
     std::os::unix::fs::symlink("a.env", s.clone.dir.join("secrets/link.env")).unwrap();
+    // A symlinked directory that leads out of the work tree.
+    fs::create_dir_all(sandbox.path().join("elsewhere/secrets")).unwrap();
+    fs::write(sandbox.path().join("elsewhere/secrets/a.env"), "X=1\n").unwrap();
+    std::os::unix::fs::symlink(sandbox.path().join("elsewhere"), s.clone.dir.join("ext")).unwrap();
     let before = s.clone.snapshot();
     let key = s.key.to_str().unwrap();
     for (path, message) in [
@@ -311,6 +315,10 @@ fn edit_refuses_unmarked_outside_and_directory_paths() {
         (
             "../outside.env",
             "../outside.env is outside the repository; edit changes only marked files of this work tree",
+        ),
+        (
+            "ext/secrets/a.env",
+            "ext/secrets/a.env is outside the repository; edit changes only marked files of this work tree",
         ),
         ("secrets", "secrets is a directory; edit takes one marked file"),
         (

@@ -13,7 +13,7 @@ fn fixture(name: &str) -> String {
 }
 
 /// A clone of the git-crypt repository, as a teammate has it before unlocking.
-fn locked_clone(sandbox: &Sandbox) -> Repo<'_> {
+pub fn locked_clone(sandbox: &Sandbox) -> Repo<'_> {
     let dir = sandbox.path().join("app");
     let out = sandbox
         .command("git", sandbox.path())

@@ -168,12 +168,18 @@ fn rotation_keeps_history_readable_and_old_checkouts_clean() {
     let clone = sandbox.clone_repo(&repo, "newcomer");
     clone.secret_stdin(&["unlock", "-"], current.as_bytes());
     assert_eq!(clone.read("secrets/a.env"), b"A=1\n");
+    // The old generation does not decrypt without its key: the checkout
+    // leaves the ciphertext (never a missing file) and says so.
     let out = clone.git_output(&["checkout", "-q", "HEAD~1"]);
-    assert!(
-        !out.status.success(),
-        "old generation must not decrypt without its key"
-    );
+    assert_success(&out, "checkout of a generation this clone lacks");
     assert!(stderr(&out).contains("key id"), "{}", stderr(&out));
+    assert_eq!(
+        clone.read("secrets/a.env"),
+        clone.stored("HEAD:secrets/a.env")
+    );
+    assert_eq!(clone.status(), "");
+    clone.git(&["switch", "-q", "main"]);
+    assert_eq!(clone.read("secrets/a.env"), b"A=1\n");
 
     // Someone with the full ring reads both.
     let full = sandbox.clone_repo(&repo, "veteran");
@@ -320,4 +326,184 @@ fn ring_family_without_provenance_still_unlocks_and_is_resaved() {
     alice.secret_ok(&["export-key", "--to-ring"]);
     let resaved = std::fs::read_to_string(&file).unwrap();
     assert!(resaved.contains("# from-repository: root "), "{resaved}");
+}
+
+/// The key id (hex) in the header of a stored git-secret blob.
+fn blob_key_id(blob: &[u8]) -> String {
+    blob[11..27].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The warning smudge gives for a file under a generation this clone lacks.
+fn left_encrypted(path: &str, id: &str) -> String {
+    format!(
+        "git-secret: warning: {path} is encrypted with key id {id}, which is not installed here \
+         (a newer generation, after a teammate's `git-secret rotate` or `remove-user`?): left \
+         encrypted in the work tree. Get the new key and run `git-secret unlock NEWKEYFILE` (or \
+         plain `git-secret unlock` when the new key was shared with you) to decrypt it"
+    )
+}
+
+/// Alice (who rotates) and Bob, unlocked with generation 1 only.
+fn alice_and_bob(sandbox: &Sandbox) -> (Repo<'_>, Repo<'_>) {
+    let alice = sandbox.repo_with_secrets(
+        "alice",
+        &[("secrets/a.env", b"A=1\n"), ("secrets/b.env", b"B=1\n")],
+    );
+    let old = key_path(sandbox, "gen1.key");
+    alice.secret_ok(&["export-key", &old]);
+    let bob = sandbox.clone_repo(&alice, "bob");
+    bob.secret_ok(&["unlock", "--no-ring", &old]);
+    alice.secret_ok(&["rotate"]);
+    alice.git(&["commit", "-qm", "rotate"]);
+    (alice, bob)
+}
+
+/// A pull that brought a rotation used to fail in smudge (`filter.required`)
+/// after git had removed the old file: the marked file was left deleted.
+/// Now the pull completes, each file of the new generation stays in the
+/// work tree as its stored ciphertext (clean for git), the warning says
+/// what to run, and unlocking the new key decrypts them. Fast-forward, with
+/// an unrelated uncommitted change, and as a merge with a local commit.
+#[test]
+fn a_pull_that_brings_a_rotation_leaves_no_marked_file_missing() {
+    for variant in ["fast-forward", "uncommitted change", "merge"] {
+        let sandbox = Sandbox::new();
+        let (alice, bob) = alice_and_bob(&sandbox);
+        match variant {
+            "uncommitted change" => bob.write("README", "bob's notes\n"),
+            "merge" => {
+                bob.write("notes.txt", "bob\n");
+                bob.git(&["add", "notes.txt"]);
+                bob.git(&["commit", "-qm", "bob's commit"]);
+            }
+            _ => {}
+        }
+        let out = bob.git_output(&["pull", "-q", "--no-rebase", "--no-edit"]);
+        assert_success(&out, &format!("{variant}: git pull"));
+        let id = blob_key_id(&alice.stored("HEAD:secrets/a.env"));
+        let warnings: Vec<String> = stderr(&out)
+            .lines()
+            .filter(|l| l.starts_with("git-secret:"))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            warnings,
+            vec![
+                left_encrypted("secrets/a.env", &id),
+                left_encrypted("secrets/b.env", &id)
+            ],
+            "{variant}"
+        );
+        for f in ["secrets/a.env", "secrets/b.env"] {
+            assert_eq!(
+                bob.read(f),
+                bob.stored(&format!("HEAD:{f}")),
+                "{variant}: {f} holds its stored ciphertext"
+            );
+        }
+        let expected_status = if variant == "uncommitted change" {
+            " M README\n"
+        } else {
+            ""
+        };
+        assert_eq!(bob.status(), expected_status, "{variant}");
+        let new = key_path(&sandbox, "gen2.key");
+        alice.secret_ok(&["export-key", "--force", &new]);
+        bob.secret_ok(&["unlock", "--no-ring", &new]);
+        assert_eq!(bob.read("secrets/a.env"), b"A=1\n", "{variant}");
+        assert_eq!(bob.read("secrets/b.env"), b"B=1\n", "{variant}");
+        assert_eq!(bob.status(), expected_status, "{variant}");
+    }
+}
+
+/// With a change to a marked file, git refuses the pull before it touches
+/// the work tree: Bob's edit and every other file stay as they were.
+#[test]
+fn a_pull_of_a_rotation_over_an_edited_secret_keeps_the_edit() {
+    let sandbox = Sandbox::new();
+    let (_alice, bob) = alice_and_bob(&sandbox);
+    bob.write("secrets/a.env", "A=bob's edit\n");
+    let before = bob.snapshot();
+    let out = bob.git_output(&["pull", "-q"]);
+    assert!(!out.status.success(), "git refuses to overwrite the edit");
+    assert!(before == bob.snapshot(), "a refused pull changed something");
+    assert_eq!(bob.read("secrets/a.env"), b"A=bob's edit\n");
+}
+
+/// Bob committed a change to a secret that Alice's rotation re-encrypted:
+/// the merge stops with a conflict, no file goes missing, Bob's version
+/// stays, and the merge driver says how to finish: abort, unlock the new
+/// key, merge again (which then succeeds).
+#[test]
+fn a_pull_of_a_rotation_that_conflicts_says_how_to_finish() {
+    let sandbox = Sandbox::new();
+    let (alice, bob) = alice_and_bob(&sandbox);
+    bob.write("secrets/a.env", "A=bob\n");
+    bob.git(&["commit", "-qam", "bob's token"]);
+    let out = bob.git_output(&["pull", "-q", "--no-rebase", "--no-edit"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let id = blob_key_id(&alice.stored("HEAD:secrets/a.env"));
+    let ours: Vec<String> = stderr(&out)
+        .lines()
+        .filter(|l| l.starts_with("git-secret:"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        ours,
+        vec![
+            format!(
+                "git-secret: cannot merge secrets/a.env: theirs version: the file is encrypted with key id \
+                 {id}, which is not installed here; unlock with the key that has this id. Keeping ours: \
+                 run `git merge --abort` (or `git rebase --abort`), then \
+                 `git-secret unlock NEWKEYFILE` with the new key, and merge again"
+            ),
+            left_encrypted("secrets/b.env", &id),
+        ]
+    );
+    assert_eq!(bob.read("secrets/a.env"), b"A=bob\n");
+    assert_eq!(
+        bob.read("secrets/b.env"),
+        alice.stored("HEAD:secrets/b.env")
+    );
+    bob.git(&["merge", "--abort"]);
+    let new = key_path(&sandbox, "gen2.key");
+    alice.secret_ok(&["export-key", "--force", &new]);
+    bob.secret_ok(&["unlock", "--no-ring", &new]);
+    bob.git(&["pull", "-q", "--no-rebase", "--no-edit"]);
+    assert_eq!(bob.read("secrets/a.env"), b"A=bob\n");
+    assert_eq!(bob.read("secrets/b.env"), b"B=1\n");
+    assert_eq!(bob.status(), "");
+}
+
+/// A teammate on a newer git-secret commits a blob of a format version this
+/// one cannot read: the pull used to stop in smudge with the file deleted.
+/// It completes, the file stays as its stored bytes (clean for git), and
+/// the warning says to upgrade.
+#[test]
+fn a_pull_of_a_newer_format_version_leaves_the_file_encrypted() {
+    let sandbox = Sandbox::new();
+    let alice = sandbox.repo_with_secrets("alice", &[("secrets/a.env", b"A=1\n")]);
+    let key = alice.keep_key();
+    let bob = sandbox.clone_repo(&alice, "bob");
+    bob.secret_ok(&["unlock", "--no-ring", key.to_str().unwrap()]);
+    let mut newer = alice.stored("HEAD:secrets/a.env");
+    newer[10] = 2; // the format version byte (FORMAT.md)
+    alice.stage_raw("secrets/a.env", &newer);
+    // This git-secret's hook refuses the blob; the newer one's would not.
+    alice.git(&[
+        "commit",
+        "-qm",
+        "written by a newer git-secret",
+        "--no-verify",
+    ]);
+    let out = bob.git_output(&["pull", "-q"]);
+    assert_success(&out, "git pull");
+    assert_eq!(
+        stderr(&out),
+        "git-secret: warning: secrets/a.env uses git-secret format version 2, which this \
+         git-secret does not support: left encrypted in the work tree. Upgrade git-secret, then \
+         run `git-secret unlock` to decrypt it\n"
+    );
+    assert_eq!(bob.read("secrets/a.env"), newer);
+    assert_eq!(bob.status(), "");
 }

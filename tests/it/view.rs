@@ -140,3 +140,85 @@ fn view_uses_the_ring_for_clones_of_the_same_repository_only() {
         stderr(&out)
     );
 }
+
+/// From a subdirectory, `..` used to be joined to the prefix unresolved
+/// (`secrets/sub/../a.env`, which git does not know): now it names
+/// secrets/a.env, in the work tree, the index and a commit, also in a
+/// locked clone, and through a symlinked directory inside the work tree.
+#[test]
+fn view_from_a_subdirectory_resolves_dot_dot() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.repo_with_secrets(
+        "alice",
+        &[("secrets/a.env", ENV), ("secrets/sub/b.env", b"B=1\n")],
+    );
+    let key = sandbox.path().join("team.key");
+    repo.secret_ok(&["export-key", key.to_str().unwrap()]);
+    let key = key.to_str().unwrap();
+    let clone = sandbox.clone_repo(&repo, "locked");
+    std::os::unix::fs::symlink(clone.dir.join("secrets/sub"), clone.dir.join("sublink")).unwrap();
+    let before = clone.snapshot();
+    for (cwd, arg) in [
+        ("secrets/sub", "../a.env"),
+        ("secrets/sub", "./../../secrets/a.env"),
+        ("sublink", "../a.env"),
+    ] {
+        for mode in [&[][..], &["--cached"][..], &["--rev", "HEAD"][..]] {
+            let mut args = vec!["view", "--key", key];
+            args.extend_from_slice(mode);
+            args.push(arg);
+            let out = clone.secret_in(cwd, &args);
+            assert_success(&out, &format!("view {arg} from {cwd} {mode:?}"));
+            assert_eq!(stdout(&out).as_bytes(), ENV, "{cwd}: {arg} {mode:?}");
+        }
+    }
+    assert!(before == clone.snapshot(), "view changed the clone");
+}
+
+/// A path that leads out of the work tree, by `..` or through a symlinked
+/// directory, is refused before anything is read or printed.
+#[test]
+fn view_refuses_a_path_outside_the_work_tree() {
+    let sandbox = Sandbox::new();
+    let repo = sandbox.repo_with_secrets(
+        "alice",
+        &[("secrets/a.env", ENV), ("secrets/sub/b.env", b"B=1\n")],
+    );
+    let elsewhere = sandbox.path().join("elsewhere/secrets");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("a.env"), repo.stored("HEAD:secrets/a.env")).unwrap();
+    std::fs::write(
+        sandbox.path().join("outside.env"),
+        repo.stored("HEAD:secrets/a.env"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(sandbox.path().join("elsewhere"), repo.dir.join("ext")).unwrap();
+    let before = repo.snapshot();
+    for (cwd, arg) in [
+        ("secrets/sub", "../../../outside.env"),
+        ("secrets", "../ext/secrets/a.env"),
+        (".", "ext/secrets/../secrets/a.env"),
+    ] {
+        let out = repo.secret_in(cwd, &["view", arg]);
+        assert_eq!(out.status.code(), Some(1), "{arg}: {}", stdout(&out));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "git-secret: error: {arg} is outside the repository's work tree; name a marked file \
+                 of this work tree (a ciphertext file elsewhere is read with --key from outside any \
+                 repository)\n"
+            ),
+            "{cwd}: {arg}"
+        );
+        assert_eq!(stdout(&out), "", "{arg}: nothing printed");
+    }
+    let out = repo.secret_in("secrets", &["view", ".."]);
+    assert_eq!(
+        stderr(&out),
+        "git-secret: error: .. is the top of the work tree; name a marked file\n"
+    );
+    assert!(
+        before == repo.snapshot(),
+        "a refused view changed something"
+    );
+}
