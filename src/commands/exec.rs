@@ -25,7 +25,7 @@ const NOT_EXECUTABLE: u8 = 126;
 pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
     let keyring = keys_without_unlocking(session, args.key.as_deref())?;
     let repo = session.repo()?;
-    let paths = tree_paths(repo, &args.env);
+    let paths = tree_paths(repo, &args.env)?;
     let refs: Vec<&GitPath> = paths.iter().collect();
     let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
     // Every file is opened before any is parsed: a refusal runs nothing.
