@@ -917,12 +917,7 @@ fn a_git_crypt_repository_is_pointed_at_the_import() {
 fn a_stale_driver_in_the_global_config_is_fixed_there() {
     let sandbox = Sandbox::new();
     let repo = alice(&sandbox);
-    let install = sandbox
-        .command(BIN, sandbox.path())
-        .arg("install")
-        .output()
-        .unwrap();
-    assert_success(&install, "install");
+    sandbox.install();
     let clone = sandbox.clone_repo(&repo, "fresh");
     let global = |args: &[&str]| {
         let out = sandbox
@@ -944,10 +939,12 @@ fn a_stale_driver_in_the_global_config_is_fixed_there() {
         1,
         &format!(
             "problem: driver git-secret in your global git config (written by git-secret install) \
-             runs /gone/git-secret, which does not exist (filter.git-secret.process, \
-             diff.git-secret.textconv); fix: git-secret install rewrites it (so does git-secret \
-             doctor --fix)\n{LOCKED_NOTE}\
-             doctor: 1 problem(s) found (1 fixable with git-secret doctor --fix)\n"
+             runs /gone/git-secret, which does not exist (filter.git-secret.process); fix: \
+             git-secret install rewrites it (so does git-secret doctor --fix)\n\
+             problem: driver git-secret in your global git config (written by git-secret install) \
+             runs /gone/git-secret-textconv, which does not exist (diff.git-secret.textconv); fix: \
+             git-secret install rewrites it (so does git-secret doctor --fix)\n{LOCKED_NOTE}\
+             doctor: 2 problem(s) found (2 fixable with git-secret doctor --fix)\n"
         ),
     );
     let out = doctor(&clone, &["--fix"]);
@@ -968,6 +965,10 @@ fn a_stale_driver_in_the_global_config_is_fixed_there() {
     assert_eq!(
         global(&["--get", "filter.git-secret.process"]),
         format!("'{}' filter-process\n", exe())
+    );
+    assert!(
+        !global(&["--get", "diff.git-secret.textconv"]).contains("/gone/"),
+        "the textconv is rewritten too"
     );
 }
 
