@@ -210,23 +210,27 @@ impl Reader<'_> {
             None
         };
         // An optional comment, then the end of the line.
-        let before = (self.pos, self.line);
         self.skip_while(is_blank);
         if self.peek() == Some('#') {
             self.skip_while(|c| c != '\r' && c != '\n');
-        } else {
-            (self.pos, self.line) = before;
         }
-        self.skip_while(is_blank);
-        let rest = self.rest();
-        if rest.starts_with("\r\n") {
-            self.advance(2);
-        } else if rest.starts_with(['\n', '\r']) {
-            self.advance(1);
-        } else if !rest.is_empty() {
+        if !self.line_end() && !self.rest().is_empty() {
             return Err(Invalid);
         }
         Ok((key, value))
+    }
+
+    /// Moves over one line end (`\r\n`, `\n` or `\r`); false when there
+    /// is none here.
+    fn line_end(&mut self) -> bool {
+        let rest = self.rest();
+        let len = if rest.starts_with("\r\n") {
+            2
+        } else {
+            usize::from(rest.starts_with(['\n', '\r']))
+        };
+        self.advance(len);
+        len > 0
     }
 }
 
@@ -286,12 +290,7 @@ pub fn parse(text: &str) -> Vec<Binding> {
             Err(Invalid) => {
                 // Skip the rest of the line where parsing stopped.
                 reader.skip_while(|c| c != '\r' && c != '\n');
-                let rest = reader.rest();
-                reader.advance(if rest.starts_with("\r\n") {
-                    2
-                } else {
-                    usize::from(!rest.is_empty())
-                });
+                reader.line_end();
                 Binding {
                     key: None,
                     value: None,
