@@ -13,7 +13,7 @@ use crate::commands::view::{keys_without_unlocking, open};
 use crate::crypto::KeyId;
 use crate::files::read_if_exists;
 use crate::filter::blob_for;
-use crate::format::{has_magic, Header, HEADER_LEN};
+use crate::format::{has_magic, Header, Stored, HEADER_LEN};
 use crate::gitcrypt;
 use crate::path::{self, GitPath};
 use crate::repo::Repo;
@@ -217,10 +217,9 @@ fn ids_in_use(repo: &Repo, name: &str) -> Result<Vec<KeyId>> {
         let Some(oid) = marked.index_oid.filter(|_| marked.key_name == name) else {
             continue;
         };
-        let blob = repo.read_blob(oid)?;
-        if let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) {
-            if !ids.contains(&header.key_id) {
-                ids.push(header.key_id);
+        if let Stored::Encrypted(id) = repo.stored(oid)? {
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
     }
