@@ -951,20 +951,13 @@ pub struct Prompts {
     pub reporter: Reporter,
 }
 
-fn on_terminal() -> bool {
-    use std::io::IsTerminal;
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
 impl age::Callbacks for Prompts {
     fn display_message(&self, message: &str) {
         self.reporter.note(escape(message));
     }
 
     fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
-        if !on_terminal() {
-            return None;
-        }
+        // (`Reporter::confirm` asks only on a terminal, else `None`.)
         let no = no.unwrap_or("no");
         self.reporter.confirm(format_args!(
             "{} [y = {}, n = {}] ",
@@ -979,7 +972,7 @@ impl age::Callbacks for Prompts {
     }
 
     fn request_passphrase(&self, description: &str) -> Option<age::secrecy::SecretString> {
-        if !on_terminal() {
+        if !crate::passphrase::terminal() {
             return None;
         }
         rpassword::prompt_password(format!("{} ", escape(description)))

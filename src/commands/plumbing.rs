@@ -124,28 +124,34 @@ pub fn textconv(_session: Session, args: &TextconvArgs) -> Result<ExitCode> {
 /// for every blob of `git log -p`, so this path skips clap's set-up.
 pub fn textconv_fast_path() -> Option<ExitCode> {
     let args: Vec<OsString> = std::env::args_os().skip(1).take(4).collect();
-    let file = match &args[..] {
-        [cmd, dashes, file] if cmd == "textconv" && dashes == "--" => file,
-        [cmd, file] if cmd == "textconv" && !file.as_encoded_bytes().starts_with(b"-") => file,
-        _ => return None,
-    };
-    Some(run_textconv(Path::new(file)))
+    match &args[..] {
+        [cmd, rest @ ..] if cmd == "textconv" => file_operand(rest).map(run_textconv),
+        _ => None,
+    }
 }
 
 /// `git-secret-textconv FILE`, the one-word command git can exec without
 /// a shell; anything else is a usage error (exit 2).
 pub fn textconv_main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).take(3).collect();
-    match &args[..] {
-        [file] if !file.as_encoded_bytes().starts_with(b"-") => run_textconv(Path::new(file)),
-        [dashes, file] if dashes == "--" => run_textconv(Path::new(file)),
-        _ => {
+    match file_operand(&args) {
+        Some(file) => run_textconv(file),
+        None => {
             Reporter.note(
                 "usage: git-secret-textconv FILE\n\
                  Prints the plaintext of FILE for git diff (what `git-secret textconv FILE` does).",
             );
             ExitCode::from(2)
         }
+    }
+}
+
+/// The one FILE operand of a textconv: `FILE` (not an option) or `-- FILE`.
+fn file_operand(args: &[OsString]) -> Option<&Path> {
+    match args {
+        [file] if !file.as_encoded_bytes().starts_with(b"-") => Some(Path::new(file)),
+        [dashes, file] if dashes == "--" => Some(Path::new(file)),
+        _ => None,
     }
 }
 

@@ -45,7 +45,9 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     // One record per marked path, in path order: files, and symlinks (which
     // git stores as their target and never filters).
     let mut lines: Vec<Entry> = Vec::new();
-    for (path, key_name) in marked_symlinks(repo)? {
+    // The index, listed once: symlinks, marked files and untracked filters all read it.
+    let ls_files = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+    for (path, key_name) in marked_symlinks(repo, &ls_files)? {
         if selected(&path) && of_key(Some(&key_name)) {
             shown += 1;
             let detail = format!(
@@ -62,7 +64,7 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
         }
     }
     let marked = marked_files(repo)?;
-    let listing = crate::attrs::only_filtered(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
+    let listing = crate::attrs::only_filtered(&ls_files);
     let indexed = super::check::listed_paths(&listing);
     let mut all: Vec<&GitPath> = indexed.iter().filter(|p| selected(p)).collect();
     if args.key_name.is_some() {
@@ -297,7 +299,7 @@ pub fn run(session: &Session, args: &StatusArgs) -> Result<ExitCode> {
     if shown == 0 {
         // A path git does not track (a typo, a file never added) is not
         // "nothing marked": say which.
-        let tracked = super::check::listed_paths(&repo.run_git(&["ls-files", "-s", "-z"], None)?);
+        let tracked = super::check::listed_paths(&ls_files);
         let untracked: Vec<&String> = filters
             .iter()
             .zip(&wanted)
@@ -417,9 +419,8 @@ fn quote_path(repo: &Repo) -> bool {
 }
 
 /// Symlinks in the index (stage 0) at paths marked for one of our drivers,
-/// with the key name.
-fn marked_symlinks(repo: &Repo) -> Result<Vec<(GitPath, String)>> {
-    let listing = repo.run_git(&["ls-files", "-s", "-z"], None)?;
+/// with the key name; `listing` is `git ls-files -s -z` output.
+fn marked_symlinks(repo: &Repo, listing: &[u8]) -> Result<Vec<(GitPath, String)>> {
     let paths: Vec<GitPath> = listing
         .split(|&b| b == 0)
         .filter_map(|record| {
