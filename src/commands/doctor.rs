@@ -640,7 +640,7 @@ fn check_markers(repo: &Repo, marked: &[Marked], busy: bool, report: &mut Report
                 format!(
                     "{} lists key id(s) {} that are not in the key store (left by an interrupted \
                      command); fix: git-secret doctor --fix drops them",
-                    unsaved_path(repo).display(),
+                    store.unsaved_path().display(),
                     shown.join(", ")
                 ),
                 Some(Fix::Unsaved(stale)),
@@ -650,12 +650,9 @@ fn check_markers(repo: &Repo, marked: &[Marked], busy: bool, report: &mut Report
     Ok(())
 }
 
-fn unsaved_path(repo: &Repo) -> PathBuf {
-    repo.common_dir().join("git-secret-unsaved")
-}
-
 fn check_modes(repo: &Repo, report: &mut Report) -> Result<()> {
-    let store_file = repo.key_store().path("x");
+    let store = repo.key_store();
+    let store_file = store.path("x");
     let mut private: Vec<(PathBuf, u32)> = Vec::new();
     let add_dir = |dir: &Path, private: &mut Vec<(PathBuf, u32)>| {
         if dir.is_dir() {
@@ -670,7 +667,7 @@ fn check_modes(repo: &Repo, report: &mut Report) -> Result<()> {
     if let Some(dir) = store_file.parent() {
         add_dir(dir, &mut private);
     }
-    let unsaved = unsaved_path(repo);
+    let unsaved = store.unsaved_path();
     if unsaved.is_file() {
         private.push((unsaved, 0o600));
     }
@@ -785,12 +782,13 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
             format!("removed {}", path.display())
         }
         Fix::Unsaved(ids) => {
-            repo.key_store().mark_saved(ids)?;
+            let store = repo.key_store();
+            store.mark_saved(ids)?;
             let shown: Vec<String> = ids.iter().map(KeyId::to_string).collect();
             format!(
                 "dropped key id(s) {} from {}",
                 shown.join(", "),
-                unsaved_path(repo).display()
+                store.unsaved_path().display()
             )
         }
         Fix::Restore(path) => {
