@@ -301,15 +301,16 @@ fn check_driver(
             .iter()
             .filter(|(key, _)| !missing.contains(key))
             .all(|(key, _)| config_scope(repo, key).as_deref() == Some("global"));
-    let (fix, place, by, fix_driver) = if global {
+    let (fix, place, by, fix_driver, also) = if global {
         (
             Fix::Global,
             " in your global git config (written by git-secret install)",
             "git-secret install",
             "git-secret install rewrites it (so does git-secret doctor --fix)",
+            " (so does git-secret doctor --fix)",
         )
     } else {
-        (fix, "", "git-secret doctor --fix", FIX_DRIVER)
+        (fix, "", "git-secret doctor --fix", FIX_DRIVER, "")
     };
     for (described, keys) in stale {
         report.problem(
@@ -323,27 +324,15 @@ fn check_driver(
     if !missing.is_empty() {
         report.problem(
             format!(
-                "driver {driver}{place} is partly configured: {} not set; fix: {by} adds them{}",
+                "driver {driver}{place} is partly configured: {} not set; fix: {by} adds them{also}",
                 missing.join(", "),
-                if global {
-                    " (so does git-secret doctor --fix)"
-                } else {
-                    ""
-                }
             ),
             Some(fix.clone()),
         );
     }
     for (key, actual, expected) in wrong {
         report.problem(
-            format!(
-                "{key}{place} is {actual:?}, not {expected:?}; fix: {by} resets it{}",
-                if global {
-                    " (so does git-secret doctor --fix)"
-                } else {
-                    ""
-                }
-            ),
+            format!("{key}{place} is {actual:?}, not {expected:?}; fix: {by} resets it{also}"),
             Some(fix.clone()),
         );
     }
