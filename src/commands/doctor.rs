@@ -740,20 +740,18 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
             } else {
                 drivers::configure_git_crypt_driver(repo, name)?;
             }
-            let exe = std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            format!("configured driver {driver} to run this binary ({exe})")
+            format!(
+                "configured driver {driver} to run this binary ({})",
+                this_exe()
+            )
         }
         Fix::Global => {
             super::install::write_global()?;
-            let exe = std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
             format!(
-                "rewrote driver {} in your global git config to run this binary ({exe}), as \
+                "rewrote driver {} in your global git config to run this binary ({}), as \
                  git-secret install does",
-                crate::drivers::DRIVER
+                crate::drivers::DRIVER,
+                this_exe()
             )
         }
         Fix::Chmod { path, mode } => {
@@ -794,6 +792,13 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
             None => "left the pre-commit hook as it is (see the message above)".to_owned(),
         },
     })
+}
+
+/// This binary's path, for the `fixed:` lines ("" when unknown).
+fn this_exe() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(unix)]
