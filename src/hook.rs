@@ -177,7 +177,7 @@ pub enum HookState {
 pub fn inspect(repo: &Repo) -> Result<HookState> {
     let dir = hooks_dir(repo)?;
     let hook = dir.join("pre-commit");
-    let text = match fs::symlink_metadata(&hook) {
+    let meta = match fs::symlink_metadata(&hook) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(if in_work_tree(repo, &dir) {
                 HookState::InWorkTree(hook)
@@ -186,11 +186,11 @@ pub fn inspect(repo: &Repo) -> Result<HookState> {
             });
         }
         Err(e) => return Err(e).with_context(|| format!("cannot inspect {}", hook.display())),
-        // A link is someone else's (ours is a regular file); what it runs is theirs too.
-        Ok(_) => fs::read_to_string(&hook).unwrap_or_default(),
+        Ok(meta) => meta,
     };
-    let ours =
-        fs::symlink_metadata(&hook).is_ok_and(|m| m.file_type().is_file()) && text.contains(MARKER);
+    // A link is someone else's (ours is a regular file); what it runs is theirs too.
+    let text = fs::read_to_string(&hook).unwrap_or_default();
+    let ours = meta.file_type().is_file() && text.contains(MARKER);
     if ours {
         let program = text
             .lines()

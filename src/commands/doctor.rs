@@ -301,15 +301,16 @@ fn check_driver(
             .iter()
             .filter(|(key, _)| !missing.contains(key))
             .all(|(key, _)| config_scope(repo, key).as_deref() == Some("global"));
-    let (fix, place, by, fix_driver) = if global {
+    let (fix, place, by, fix_driver, also) = if global {
         (
             Fix::Global,
             " in your global git config (written by git-secret install)",
             "git-secret install",
             "git-secret install rewrites it (so does git-secret doctor --fix)",
+            " (so does git-secret doctor --fix)",
         )
     } else {
-        (fix, "", "git-secret doctor --fix", FIX_DRIVER)
+        (fix, "", "git-secret doctor --fix", FIX_DRIVER, "")
     };
     for (described, keys) in stale {
         report.problem(
@@ -323,27 +324,15 @@ fn check_driver(
     if !missing.is_empty() {
         report.problem(
             format!(
-                "driver {driver}{place} is partly configured: {} not set; fix: {by} adds them{}",
+                "driver {driver}{place} is partly configured: {} not set; fix: {by} adds them{also}",
                 missing.join(", "),
-                if global {
-                    " (so does git-secret doctor --fix)"
-                } else {
-                    ""
-                }
             ),
             Some(fix.clone()),
         );
     }
     for (key, actual, expected) in wrong {
         report.problem(
-            format!(
-                "{key}{place} is {actual:?}, not {expected:?}; fix: {by} resets it{}",
-                if global {
-                    " (so does git-secret doctor --fix)"
-                } else {
-                    ""
-                }
-            ),
+            format!("{key}{place} is {actual:?}, not {expected:?}; fix: {by} resets it{also}"),
             Some(fix.clone()),
         );
     }
@@ -640,7 +629,7 @@ fn check_markers(repo: &Repo, marked: &[Marked], busy: bool, report: &mut Report
                 format!(
                     "{} lists key id(s) {} that are not in the key store (left by an interrupted \
                      command); fix: git-secret doctor --fix drops them",
-                    unsaved_path(repo).display(),
+                    store.unsaved_path().display(),
                     shown.join(", ")
                 ),
                 Some(Fix::Unsaved(stale)),
@@ -650,12 +639,9 @@ fn check_markers(repo: &Repo, marked: &[Marked], busy: bool, report: &mut Report
     Ok(())
 }
 
-fn unsaved_path(repo: &Repo) -> PathBuf {
-    repo.common_dir().join("git-secret-unsaved")
-}
-
 fn check_modes(repo: &Repo, report: &mut Report) -> Result<()> {
-    let store_file = repo.key_store().path("x");
+    let store = repo.key_store();
+    let store_file = store.path("x");
     let mut private: Vec<(PathBuf, u32)> = Vec::new();
     let add_dir = |dir: &Path, private: &mut Vec<(PathBuf, u32)>| {
         if dir.is_dir() {
@@ -670,7 +656,7 @@ fn check_modes(repo: &Repo, report: &mut Report) -> Result<()> {
     if let Some(dir) = store_file.parent() {
         add_dir(dir, &mut private);
     }
-    let unsaved = unsaved_path(repo);
+    let unsaved = store.unsaved_path();
     if unsaved.is_file() {
         private.push((unsaved, 0o600));
     }
@@ -754,20 +740,18 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
             } else {
                 drivers::configure_git_crypt_driver(repo, name)?;
             }
-            let exe = std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
-            format!("configured driver {driver} to run this binary ({exe})")
+            format!(
+                "configured driver {driver} to run this binary ({})",
+                this_exe()
+            )
         }
         Fix::Global => {
             super::install::write_global()?;
-            let exe = std::env::current_exe()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
             format!(
-                "rewrote driver {} in your global git config to run this binary ({exe}), as \
+                "rewrote driver {} in your global git config to run this binary ({}), as \
                  git-secret install does",
-                crate::drivers::DRIVER
+                crate::drivers::DRIVER,
+                this_exe()
             )
         }
         Fix::Chmod { path, mode } => {
@@ -785,12 +769,13 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
             format!("removed {}", path.display())
         }
         Fix::Unsaved(ids) => {
-            repo.key_store().mark_saved(ids)?;
+            let store = repo.key_store();
+            store.mark_saved(ids)?;
             let shown: Vec<String> = ids.iter().map(KeyId::to_string).collect();
             format!(
                 "dropped key id(s) {} from {}",
                 shown.join(", "),
-                unsaved_path(repo).display()
+                store.unsaved_path().display()
             )
         }
         Fix::Restore(path) => {
@@ -807,6 +792,13 @@ fn apply(session: &Session, repo: &Repo, fix: &Fix) -> Result<String> {
             None => "left the pre-commit hook as it is (see the message above)".to_owned(),
         },
     })
+}
+
+/// This binary's path, for the `fixed:` lines ("" when unknown).
+fn this_exe() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(unix)]

@@ -234,8 +234,8 @@ fn offered_without_files(
     }
     let mut opened = Vec::new();
     let mut failure = None;
-    let by_passphrase = passphrase_recipient(repo);
     let listed = recipients::read_list(repo.top()).unwrap_or_default();
+    let by_passphrase = passphrase_recipient(repo, &listed);
     if passphrase_fd.is_some() && by_passphrase.is_none() {
         reporter.note(format_args!(
             "git-secret: --passphrase-fd is not used: this repository lists no passphrase recipient with its {}.",
@@ -318,14 +318,14 @@ fn offered_without_files(
 }
 
 /// The list's passphrase recipient, when its sealed identity is here too.
-fn passphrase_recipient(repo: &Repo) -> Option<recipients::Recipient> {
+fn passphrase_recipient(
+    repo: &Repo,
+    listed: &[recipients::Recipient],
+) -> Option<recipients::Recipient> {
     if !repo.top().join(recipients::PASSPHRASE_FILE).is_file() {
         return None;
     }
-    recipients::read_list(repo.top())
-        .ok()?
-        .into_iter()
-        .find(recipients::Recipient::is_passphrase)
+    listed.iter().find(|r| r.is_passphrase()).cloned()
 }
 
 /// One version of `.git-secret/keys.age` that unlock may open.

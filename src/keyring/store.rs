@@ -102,7 +102,7 @@ impl KeyStore {
         result
     }
 
-    fn unsaved_path(&self) -> PathBuf {
+    pub fn unsaved_path(&self) -> PathBuf {
         self.dir.with_file_name("git-secret-unsaved")
     }
 
