@@ -39,7 +39,8 @@ impl Header {
         out
     }
 
-    /// Parses a header from the start of `data`. `Ok(None)` means the data is not
+    /// Parses a header from the start of `data` (a whole blob will do: bytes past
+    /// the header are not read). `Ok(None)` means the data is not
     /// a git-secret blob at all (no magic); errors mean it claims to be one but is unusable.
     pub fn parse(data: &[u8]) -> Result<Option<Header>, FormatError> {
         if !data.starts_with(MAGIC) {
@@ -139,7 +140,7 @@ impl Stored {
         if data.is_empty() {
             return Stored::Empty;
         }
-        match Header::parse(&data[..data.len().min(HEADER_LEN)]) {
+        match Header::parse(data) {
             Ok(Some(header)) => Stored::Encrypted(header.key_id),
             Ok(None) if crate::gitcrypt::is_blob(data) => Stored::GitCrypt,
             Ok(None) => Stored::Plaintext,

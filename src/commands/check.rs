@@ -317,7 +317,7 @@ fn blob_problem(
     oid: Oid,
 ) -> Result<Option<String>> {
     let data = repo.read_blob(oid)?;
-    let header = match Header::parse(&data[..data.len().min(HEADER_LEN)]) {
+    let header = match Header::parse(&data) {
         Ok(Some(header)) => header,
         Ok(None) => return Ok(None),
         Err(e) => return Ok(Some(format!("damaged: {e}"))),

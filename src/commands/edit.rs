@@ -13,7 +13,7 @@ use crate::commands::view::{keys_without_unlocking, open};
 use crate::crypto::KeyId;
 use crate::files::read_if_exists;
 use crate::filter::blob_for;
-use crate::format::{has_magic, Header, Stored, HEADER_LEN};
+use crate::format::{has_magic, Header, Stored};
 use crate::gitcrypt;
 use crate::path::{self, GitPath};
 use crate::repo::Repo;
@@ -92,7 +92,7 @@ pub fn run(session: &Session, args: &EditArgs) -> Result<ExitCode> {
     // As the clean filter does, never move a file to another key name.
     let header = data
         .as_deref()
-        .and_then(|d| Header::parse(&d[..d.len().min(HEADER_LEN)]).ok().flatten());
+        .and_then(|d| Header::parse(d).ok().flatten());
     if let Some(key) = header.and_then(|h| keyring.find(&h.key_id)) {
         if key.name() != name {
             bail!(

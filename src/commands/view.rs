@@ -9,7 +9,7 @@
 
 use crate::attrs::{key_names, AttrSource};
 use crate::cli::ViewArgs;
-use crate::format::{self, FormatError, Header, HEADER_LEN};
+use crate::format::{self, FormatError, Header};
 use crate::gitcrypt;
 use crate::key::Key;
 use crate::keyring::{read_key_file, ring::Provenance, Keyring, Ring};
@@ -137,10 +137,7 @@ fn outside(args: &ViewArgs, keyring: &Keyring) -> Result<Vec<Vec<u8>>> {
     for path in &args.paths {
         let shown = Path::new(path).display().to_string();
         let data = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
-        if !matches!(
-            Header::parse(&data[..data.len().min(HEADER_LEN)]),
-            Ok(Some(_))
-        ) {
+        if !matches!(Header::parse(&data), Ok(Some(_))) {
             bail!("{shown} is not a git-secret encrypted file");
         }
         texts.push(open(&data, keyring, &shown)?);

@@ -200,7 +200,7 @@ impl Filter {
     /// the index blob is under a held key of another name, the attributes
     /// changed (by mistake or by someone who holds only the other key).
     fn refuse_key_name_change(&self, path: &GitPath, blob: &[u8]) -> Result<()> {
-        let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) else {
+        let Ok(Some(header)) = Header::parse(blob) else {
             return Ok(());
         };
         let Some(stored) = self.keyring.find(&header.key_id) else {
@@ -233,7 +233,7 @@ impl Filter {
         let opens = if gitcrypt::is_blob(&data) {
             !self.keyring.git_crypt().is_empty() && self.open_blob(&data).is_ok()
         } else {
-            match Header::parse(&data[..data.len().min(HEADER_LEN)]) {
+            match Header::parse(&data) {
                 Ok(Some(header)) if self.keyring.holds(&header.key_id) => format::decrypt(
                     &header,
                     |id| self.find(id),
@@ -330,7 +330,7 @@ impl Filter {
                 .any(|k| blob[gitcrypt::BLOB_MAGIC.len()..].starts_with(&k.nonce(&plaintext)));
             return Ok(same.then_some(blob));
         }
-        let Ok(Some(header)) = Header::parse(&blob[..blob.len().min(HEADER_LEN)]) else {
+        let Ok(Some(header)) = Header::parse(&blob) else {
             return Ok(None);
         };
         let older = self
