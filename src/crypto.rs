@@ -63,11 +63,20 @@ impl fmt::Debug for KeyId {
 /// The subkeys derived from one repository key. Zeroized on drop; Debug is redacted.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct Subkeys {
-    encryption: [u8; 32],
-    nonce: [u8; 32],
     vouch: [u8; 32],
     #[zeroize(skip)]
     id: KeyId,
+    /// HMAC keyed with the nonce key and HKDF with the encryption key as
+    /// PRK (FORMAT.md §2), keyed once:
+    /// every blob clones them instead of hashing the key blocks again (six
+    /// SHA-256 blocks of the ~25 a 1 KB secret costs). Their states are
+    /// key material too; they wipe themselves when dropped (digest's
+    /// `zeroize` feature), hence skipped here.
+    #[zeroize(skip)]
+    nonce_mac: Hmac<Sha256>,
+    #[zeroize(skip)]
+    /// HKDF-Expand with the encryption key: file keys, the recipients MAC key.
+    file_kdf: Hkdf<Sha256>,
 }
 
 impl fmt::Debug for Subkeys {
@@ -80,21 +89,26 @@ impl Subkeys {
     /// Derives the encryption key, the nonce key and the key id from a repository key.
     pub fn derive(key: &[u8; KEY_LEN]) -> Subkeys {
         let hkdf = Hkdf::<Sha256>::new(Some(HKDF_SALT), key);
-        let mut subkeys = Subkeys {
-            encryption: [0; 32],
-            nonce: [0; 32],
-            vouch: [0; 32],
-            id: KeyId([0; KEY_ID_LEN]),
-        };
         let expand = |info: &[u8], out: &mut [u8]| {
             hkdf.expand(info, out)
                 .expect("HKDF-SHA256 output of 16 or 32 bytes is valid")
         };
-        expand(INFO_ENCRYPTION, &mut subkeys.encryption);
-        expand(INFO_NONCE, &mut subkeys.nonce);
-        expand(INFO_KEY_ID, &mut subkeys.id.0);
-        expand(INFO_VOUCH, &mut subkeys.vouch);
-        subkeys
+        let mut encryption = Zeroizing::new([0u8; 32]);
+        let mut nonce = Zeroizing::new([0u8; 32]);
+        let mut vouch = Zeroizing::new([0u8; 32]);
+        let mut id = KeyId([0; KEY_ID_LEN]);
+        expand(INFO_ENCRYPTION, encryption.as_mut());
+        expand(INFO_NONCE, nonce.as_mut());
+        expand(INFO_KEY_ID, &mut id.0);
+        expand(INFO_VOUCH, vouch.as_mut());
+        Subkeys {
+            vouch: *vouch,
+            id,
+            nonce_mac: <Hmac<Sha256> as KeyInit>::new_from_slice(nonce.as_ref())
+                .expect("HMAC accepts any key length"),
+            file_kdf: Hkdf::<Sha256>::from_prk(encryption.as_ref())
+                .expect("a 32-byte PRK is valid for HKDF-SHA256"),
+        }
     }
 
     /// The vouch this key gives another key (FORMAT.md §4.2): HMAC-SHA256
@@ -141,18 +155,14 @@ impl Subkeys {
 
     /// Starts the keyed hash of a plaintext whose result is the blob's nonce.
     pub fn nonce_hasher(&self) -> NonceHasher {
-        NonceHasher(
-            <Hmac<Sha256> as KeyInit>::new_from_slice(&self.nonce)
-                .expect("HMAC accepts any key length"),
-        )
+        NonceHasher(self.nonce_mac.clone())
     }
 
     /// The AEAD for one blob: a file key expanded from the encryption key and the blob's nonce.
     pub fn file_cipher(&self, nonce: &[u8; NONCE_LEN]) -> FileCipher {
-        let hkdf = Hkdf::<Sha256>::from_prk(&self.encryption)
-            .expect("a 32-byte PRK is valid for HKDF-SHA256");
         let mut file_key = Zeroizing::new([0u8; 32]);
-        hkdf.expand_multi_info(&[INFO_FILE_KEY, nonce], file_key.as_mut())
+        self.file_kdf
+            .expand_multi_info(&[INFO_FILE_KEY, nonce], file_key.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         let aead =
             Aes256GcmSiv::new_from_slice(file_key.as_ref()).expect("the file key is 32 bytes");
@@ -174,10 +184,9 @@ impl Subkeys {
     }
 
     fn recipients_hmac(&self, list: &[u8]) -> Hmac<Sha256> {
-        let hkdf = Hkdf::<Sha256>::from_prk(&self.encryption)
-            .expect("a 32-byte PRK is valid for HKDF-SHA256");
         let mut mac_key = Zeroizing::new([0u8; 32]);
-        hkdf.expand(INFO_RECIPIENTS, mac_key.as_mut())
+        self.file_kdf
+            .expand(INFO_RECIPIENTS, mac_key.as_mut())
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         let mut hmac = <Hmac<Sha256> as KeyInit>::new_from_slice(mac_key.as_ref())
             .expect("HMAC accepts any key length");

@@ -68,25 +68,78 @@ const SHELL_METACHARACTERS: &[char] = &[
 /// The name of the textconv binary installed beside `git-secret`.
 pub const TEXTCONV_BIN: &str = "git-secret-textconv";
 
+/// The name of the default key's filter-process binary installed beside `git-secret`.
+pub const FILTER_PROCESS_BIN: &str = "git-secret-filter-process";
+
+/// The binary `bin` beside this one as one bare word, which git execs
+/// without a shell; `None` when it is missing or its path holds a shell
+/// metacharacter (git would hand it to `sh -c`, which splits it).
+fn direct_command(bin: &str) -> Result<Option<String>> {
+    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
+    let direct = exe.with_file_name(bin);
+    Ok(match direct.to_str() {
+        Some(word) if !word.contains(SHELL_METACHARACTERS) && direct.is_file() => {
+            Some(word.to_owned())
+        }
+        _ => None,
+    })
+}
+
 /// What `diff.<driver>.textconv` runs: the `git-secret-textconv` binary
 /// beside this one, as one bare word git execs without a shell; when it is
 /// missing or its path holds a shell metacharacter, `git-secret textconv --`
 /// (quoted, so run through the shell, one spawn more per blob).
 pub fn textconv_command() -> Result<String> {
-    let exe = std::env::current_exe().context("cannot find the path of the git-secret binary")?;
-    let direct = exe.with_file_name(TEXTCONV_BIN);
-    match direct.to_str() {
-        Some(word) if !word.contains(SHELL_METACHARACTERS) && direct.is_file() => {
-            Ok(word.to_owned())
-        }
-        _ => legacy_textconv_command(),
-    }
+    direct_command(TEXTCONV_BIN)?.map_or_else(legacy_textconv_command, Ok)
 }
 
 /// The textconv command of earlier versions (and the fallback): this
 /// binary, quoted, with arguments, which git runs through `sh -c`.
 pub fn legacy_textconv_command() -> Result<String> {
     Ok(format!("{} textconv --", quoted_exe()?))
+}
+
+/// What `filter.<driver>.process` runs for key `name`: for the default key
+/// the `git-secret-filter-process` binary beside this one, one bare word git
+/// execs without a shell (git starts it once per command that filters,
+/// `git status` included); for a named key, or when that binary is missing
+/// or its path holds a shell metacharacter, `git-secret filter-process [-k
+/// NAME]`, which git runs through `sh -c` (the key name is an argument).
+pub fn process_command(name: &str) -> Result<String> {
+    if name == DEFAULT_NAME {
+        if let Some(word) = direct_command(FILTER_PROCESS_BIN)? {
+            return Ok(word);
+        }
+    }
+    legacy_process_command(name)
+}
+
+/// The filter-process command of earlier versions (and the fallback).
+pub fn legacy_process_command(name: &str) -> Result<String> {
+    Ok(format!("{} filter-process{}", quoted_exe()?, key_arg(name)))
+}
+
+/// ` -k NAME` for a named key, nothing for the default one.
+fn key_arg(name: &str) -> String {
+    if name == DEFAULT_NAME {
+        String::new()
+    } else {
+        format!(" -k {name}")
+    }
+}
+
+/// The value earlier versions wrote for config entry `key` of key `name`
+/// where this version writes another: the textconv and the default key's
+/// filter process, which git now execs without a shell. Both forms work.
+pub fn earlier_form(key: &str, name: &str) -> Result<Option<String>> {
+    let (earlier, now) = if key.ends_with(".textconv") {
+        (legacy_textconv_command()?, textconv_command()?)
+    } else if key.ends_with(".process") {
+        (legacy_process_command(name)?, process_command(name)?)
+    } else {
+        return Ok(None);
+    };
+    Ok((earlier != now).then_some(earlier))
 }
 
 /// The config sections one driver owns.
@@ -103,11 +156,7 @@ fn sections(driver: &str) -> [String; 3] {
 /// textconv output is never cached (it would keep plaintext in notes refs).
 pub fn config_entries(name: &str, driver: &str) -> Result<Vec<(String, String)>> {
     let exe = quoted_exe()?;
-    let key_arg = if name == DEFAULT_NAME {
-        String::new()
-    } else {
-        format!(" -k {name}")
-    };
+    let key_arg = key_arg(name);
     let [filter, diff, merge] = sections(driver);
     Ok(vec![
         (
@@ -118,10 +167,7 @@ pub fn config_entries(name: &str, driver: &str) -> Result<Vec<(String, String)>>
             format!("{filter}.smudge"),
             format!("{exe} smudge{key_arg} -- %f"),
         ),
-        (
-            format!("{filter}.process"),
-            format!("{exe} filter-process{key_arg}"),
-        ),
+        (format!("{filter}.process"), process_command(name)?),
         (format!("{filter}.required"), "true".to_owned()),
         (format!("{diff}.textconv"), textconv_command()?),
         (format!("{diff}.cachetextconv"), "false".to_owned()),
@@ -216,8 +262,8 @@ pub fn split_command(command: &str) -> (String, &str) {
     (program, command[rest..].trim_start())
 }
 
-/// Whether `program` is this very binary, or the textconv binary installed
-/// beside it (symlinks resolved).
+/// Whether `program` is this very binary, or the textconv or
+/// filter-process binary installed beside it (symlinks resolved).
 pub fn is_this_binary(program: &str) -> bool {
     let Ok(this) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
         return false;
@@ -225,7 +271,9 @@ pub fn is_this_binary(program: &str) -> bool {
     let Ok(that) = std::path::Path::new(program).canonicalize() else {
         return false;
     };
-    that == this || that == this.with_file_name(TEXTCONV_BIN)
+    that == this
+        || that == this.with_file_name(TEXTCONV_BIN)
+        || that == this.with_file_name(FILTER_PROCESS_BIN)
 }
 
 /// Points every driver that runs git-secret at this binary when its
@@ -251,17 +299,10 @@ pub fn refresh_stale(repo: &Repo, names: &[String]) -> Result<Vec<(String, Strin
             None => String::new(),
         };
         if !program.is_empty() && is_this_binary(&program) {
-            // Same binary: a textconv in the form of earlier versions (run
-            // through the shell) moves to the one git execs directly; a
-            // textconv the user chose stays.
-            let key = format!("diff.{driver}.textconv");
-            let current = repo.config_string(&key);
-            let wanted = textconv_command()?;
-            if current.as_deref() != Some(wanted.as_str())
-                && (current.is_none() || current == Some(legacy_textconv_command()?))
-            {
-                repo.set_config(&key, &wanted)?;
-            }
+            // Same binary: a textconv or filter process in the form of
+            // earlier versions (run through the shell) moves to the binary
+            // git execs directly; a command the user chose stays.
+            move_earlier_forms(repo, &driver, &name)?;
             continue;
         }
         if ours {
@@ -272,6 +313,22 @@ pub fn refresh_stale(repo: &Repo, names: &[String]) -> Result<Vec<(String, Strin
         rewritten.push((driver, program));
     }
     Ok(rewritten)
+}
+
+/// Rewrites the entries of `driver` (key `name`) that hold the form of
+/// earlier versions (or, for the textconv, nothing) to this version's.
+fn move_earlier_forms(repo: &Repo, driver: &str, name: &str) -> Result<()> {
+    for (key, wanted) in config_entries(name, driver)? {
+        let Some(earlier) = earlier_form(&key, name)? else {
+            continue;
+        };
+        let current = repo.config_string(&key);
+        let textconv = key.ends_with(".textconv");
+        if current.as_deref() == Some(earlier.as_str()) || (textconv && current.is_none()) {
+            repo.set_config(&key, &wanted)?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes the local configuration of filter `driver` that `configure` or

@@ -71,12 +71,22 @@ pub fn key_store_in(common_dir: &Path) -> KeyStore {
     KeyStore::new(common_dir.join("git-secret"))
 }
 
-/// The common git dir, found without running git where that is certain:
-/// none of the variables that move a repository is set and the current
-/// directory holds `.git` (git runs a textconv at the top of the work tree,
-/// with no `GIT_DIR` of its own). A `.git` file (linked worktree, submodule)
-/// is followed, then its `commondir`. `None` means: ask `git rev-parse`.
+/// The common git dir of the repository around the current directory,
+/// found without running git where that is certain (see [`Repo::here`]).
 pub fn common_dir_here() -> Option<PathBuf> {
+    let (_, common_dir) = git_dirs_here()?;
+    Some(common_dir)
+}
+
+/// The git dir and common git dir named by `./.git`, read without running
+/// git, when that is certainly the repository git is running us in: none of
+/// the variables that move a repository is set, and the current directory
+/// holds `.git`. Git runs filters and textconvs at the top of the work tree,
+/// and exports `GIT_DIR` whenever the repository is not the `.git` found
+/// there (`--git-dir`, `core.worktree`; checked with git 2.47). A `.git`
+/// file (linked worktree, submodule) is followed, then its `commondir`.
+/// Paths are relative to the current directory. `None` means: ask git.
+fn git_dirs_here() -> Option<(PathBuf, PathBuf)> {
     const MOVERS: [&str; 3] = ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"];
     if MOVERS.iter().any(|v| std::env::var_os(v).is_some()) {
         return None;
@@ -100,9 +110,10 @@ pub fn common_dir_here() -> Option<PathBuf> {
     match std::fs::read_to_string(git_dir.join("commondir")) {
         Ok(text) => {
             let common = text.trim_end_matches(['\n', '\r']);
-            (!common.is_empty()).then(|| git_dir.join(common)) // join keeps an absolute one as it is
+            // join keeps an absolute one as it is
+            (!common.is_empty()).then(|| (git_dir.clone(), git_dir.join(common)))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(git_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some((git_dir.clone(), git_dir)),
         Err(_) => None,
     }
 }
@@ -150,6 +161,30 @@ impl Repo {
         })?;
         repo.require_work_tree()?;
         Ok(repo)
+    }
+
+    /// The repository git runs a filter process in, found without running
+    /// `git rev-parse` where that is certain ([`git_dirs_here`]: one process
+    /// less at the start of every git command that filters); otherwise
+    /// [`Repo::discover`].
+    pub fn discover_here() -> Result<Repo> {
+        let Some((git_dir, common_dir)) = git_dirs_here() else {
+            return Repo::discover();
+        };
+        let top = std::env::current_dir().context("cannot read the current directory")?;
+        let absolute = |dir: PathBuf| {
+            let dir = top.join(dir);
+            // `..` from a submodule's relative git dir, resolved as git does
+            dir.canonicalize().unwrap_or(dir)
+        };
+        Ok(Repo {
+            git_dir: absolute(git_dir),
+            common_dir: absolute(common_dir),
+            top,
+            bare: false,
+            pinned: false,
+            objects: RefCell::new(None),
+        })
     }
 
     /// Fails for a bare repository, as [`Repo::discover`] does.

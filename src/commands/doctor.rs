@@ -63,7 +63,8 @@ enum Fix {
 
 enum Line {
     Problem(String, Option<Fix>),
-    Note(String),
+    /// Works as it is; `--fix` applies the fix, if any, all the same.
+    Note(String, Option<Fix>),
 }
 
 #[derive(Default)]
@@ -76,7 +77,10 @@ impl Report {
         self.lines.push(Line::Problem(text, fix));
     }
     fn note(&mut self, text: String) {
-        self.lines.push(Line::Note(text));
+        self.lines.push(Line::Note(text, None));
+    }
+    fn note_with_fix(&mut self, text: String, fix: Fix) {
+        self.lines.push(Line::Note(text, Some(fix)));
     }
     fn problems(&self) -> usize {
         self.lines
@@ -87,7 +91,7 @@ impl Report {
     fn fixes(&self) -> Vec<Fix> {
         let mut fixes: Vec<Fix> = Vec::new();
         for line in &self.lines {
-            if let Line::Problem(_, Some(fix)) = line {
+            if let Line::Problem(_, Some(fix)) | Line::Note(_, Some(fix)) = line {
                 if !fixes.contains(fix) {
                     fixes.push(fix.clone());
                 }
@@ -131,7 +135,7 @@ pub fn run(session: &Session, args: &DoctorArgs) -> Result<ExitCode> {
     for line in &report.lines {
         match line {
             Line::Problem(text, _) => writeln!(out, "problem: {text}")?,
-            Line::Note(text) => writeln!(out, "note: {text}")?,
+            Line::Note(text, _) => writeln!(out, "note: {text}")?,
         }
     }
     let problems = report.problems();
@@ -259,6 +263,7 @@ fn check_driver(
     let mut missing = Vec::new();
     let mut stale: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut wrong = Vec::new();
+    let mut earlier = Vec::new();
     let entries: Vec<(String, String)> = config_entries(name, driver)?
         .into_iter()
         .filter(|(key, _)| !key.ends_with(".name")) // merge.*.name is only a label
@@ -276,7 +281,10 @@ fn check_driver(
             if let Some(described) = stale_program(&program) {
                 stale.entry(described).or_default().push(key.clone());
             } else if rest != split_command(expected).1 {
-                wrong.push((key.clone(), actual, expected.clone()));
+                match drivers::earlier_form(key, name)? {
+                    Some(form) if split_command(&form).1 == rest => earlier.push(key.clone()),
+                    _ => wrong.push((key.clone(), actual, expected.clone())),
+                }
             }
         } else if !same_bool(&actual, expected) {
             wrong.push((key.clone(), actual, expected.clone()));
@@ -328,6 +336,24 @@ fn check_driver(
                 missing.join(", "),
             ),
             Some(fix.clone()),
+        );
+    }
+    if !earlier.is_empty() {
+        let process = earlier.iter().any(|k| k.ends_with(".process"));
+        let textconv = earlier.iter().any(|k| k.ends_with(".textconv"));
+        let cost = match (process, textconv) {
+            (true, true) => "per git command and per diffed file",
+            (true, false) => "per git command",
+            _ => "per diffed file",
+        };
+        report.note_with_fix(
+            format!(
+                "driver {driver}{place} runs git-secret in the form of earlier versions, through \
+                 the shell ({}): it works, with one process more {cost}; fix: {by} moves it to the \
+                 binaries git runs directly{also}",
+                earlier.join(", ")
+            ),
+            fix.clone(),
         );
     }
     for (key, actual, expected) in wrong {

@@ -8,7 +8,7 @@
 //! configures them. `uninstall` removes exactly the entries `install` wrote
 //! (those whose value is still ours) and the sections it left empty.
 
-use crate::drivers::{config_entries, legacy_textconv_command, DRIVER};
+use crate::drivers::{config_entries, earlier_form, DRIVER};
 use crate::keyname::DEFAULT_NAME;
 use crate::session::Session;
 use anyhow::{bail, Context, Result};
@@ -64,9 +64,10 @@ pub fn uninstall(session: &Session) -> Result<ExitCode> {
         let current = String::from_utf8_lossy(&current.stdout);
         let current = current.trim_end();
         // Only what is still ours: a value the user changed stays. An
-        // install by an earlier version wrote the textconv in its old form.
-        let ours = current == value
-            || (key.ends_with(".textconv") && current == legacy_textconv_command()?);
+        // install by an earlier version wrote the textconv and the filter
+        // process in their old forms.
+        let ours =
+            current == value || earlier_form(&key, DEFAULT_NAME)?.as_deref() == Some(current);
         if !current.is_empty() && ours {
             git_global(&["--unset-all", &key])?;
             removed += 1;

@@ -85,7 +85,39 @@ pub fn smudge(session: Session, args: &FilterArgs) -> Result<ExitCode> {
 }
 
 pub fn filter_process(session: Session, args: &FilterProcessArgs) -> Result<ExitCode> {
-    let filter = load(session, &args.key.name)?;
+    serve(&args.key.name, *session.reporter())
+}
+
+/// `git-secret-filter-process`, the one-word `filter.git-secret.process`
+/// git can exec without a shell: the default key's filter process; any
+/// argument is a usage error (exit 2).
+pub fn filter_process_main() -> ExitCode {
+    let reporter = Reporter;
+    if std::env::args_os().len() > 1 {
+        reporter.note(
+            "usage: git-secret-filter-process\n\
+             git's long-running filter process for the default key (what \
+             `git-secret filter-process` does); configured as filter.git-secret.process.",
+        );
+        return ExitCode::from(2);
+    }
+    match serve(DEFAULT_NAME, reporter) {
+        Ok(code) => code,
+        Err(e) if crate::report::is_closed_stdout(&e) => {
+            ExitCode::from(crate::report::CLOSED_STDOUT)
+        }
+        Err(e) => {
+            reporter.error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves git's filter protocol for key `name` until git closes the pipe.
+/// The repository is found without `git rev-parse` where git's environment
+/// makes that certain: git starts this once per command that filters.
+fn serve(name: &str, reporter: Reporter) -> Result<ExitCode> {
+    let filter = Filter::load(name, Repo::discover_here()?, reporter)?;
     let stdin: Box<dyn io::Read> = match SpinReader::stdin() {
         // Smaller than a full packet's payload: once its few buffered
         // bytes are taken, the rest of a 64 KiB payload is read from the

@@ -163,7 +163,7 @@ fn a_driver_that_runs_a_missing_binary_is_pointed_at_this_one() {
     assert_healthy(&repo, HEALTHY);
     assert_eq!(
         repo.git(&["config", "filter.git-secret.process"]),
-        format!("'{}' filter-process\n", exe())
+        format!("{}-filter-process\n", exe())
     );
 }
 
@@ -939,8 +939,8 @@ fn a_stale_driver_in_the_global_config_is_fixed_there() {
         1,
         &format!(
             "problem: driver git-secret in your global git config (written by git-secret install) \
-             runs /gone/git-secret, which does not exist (filter.git-secret.process); fix: \
-             git-secret install rewrites it (so does git-secret doctor --fix)\n\
+             runs /gone/git-secret-filter-process, which does not exist (filter.git-secret.process); \
+             fix: git-secret install rewrites it (so does git-secret doctor --fix)\n\
              problem: driver git-secret in your global git config (written by git-secret install) \
              runs /gone/git-secret-textconv, which does not exist (diff.git-secret.textconv); fix: \
              git-secret install rewrites it (so does git-secret doctor --fix)\n{LOCKED_NOTE}\
@@ -964,7 +964,7 @@ fn a_stale_driver_in_the_global_config_is_fixed_there() {
     );
     assert_eq!(
         global(&["--get", "filter.git-secret.process"]),
-        format!("'{}' filter-process\n", exe())
+        format!("{}-filter-process\n", exe())
     );
     assert!(
         !global(&["--get", "diff.git-secret.textconv"]).contains("/gone/"),

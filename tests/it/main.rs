@@ -23,6 +23,7 @@ mod merge;
 mod newcomer;
 mod plugins;
 mod process;
+mod process_start;
 mod refusals;
 mod regression;
 mod scripting;
