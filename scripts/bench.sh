@@ -128,7 +128,10 @@ if [ -n "$base_rev" ]; then
         fail "cannot build the baseline $base_short"
     [ -x "$work/baseline-target/release/git-secret" ] || fail "the baseline $base_short built no git-secret binary"
     mkdir "$work/baseline"
-    cp "$work/baseline-target/release/git-secret" "$work/baseline/git-secret"
+    # with the helper binaries REV has (textconv, filter process): installed as cargo installs them
+    for bin in git-secret git-secret-textconv git-secret-filter-process; do
+        if [ -x "$work/baseline-target/release/$bin" ]; then cp "$work/baseline-target/release/$bin" "$work/baseline/$bin"; fi
+    done
     git -C "$root" worktree remove --force "$base_tree" || fail "git worktree remove --force $base_tree"
     base_tree=""
     rm -rf "$work/baseline-target"   # keep disk (or tmpfs) use down
