@@ -86,7 +86,7 @@ pub fn run(session: &Session, args: &EditArgs) -> Result<ExitCode> {
     // Locked: every refusal comes before the editor starts.
     let keyring = keys_without_unlocking(session, args.key.as_deref())?;
     let old = match &data {
-        Some(data) => Zeroizing::new(open(data, &keyring, &path.to_string())?),
+        Some(data) => Zeroizing::new(open(data, &keyring, &path.to_string(), args.key.is_some())?),
         None => Zeroizing::new(Vec::new()),
     };
     // As the clean filter does, never move a file to another key name.
@@ -111,17 +111,28 @@ pub fn run(session: &Session, args: &EditArgs) -> Result<ExitCode> {
         .filter(|k| used.is_empty() || used.contains(&k.id()))
         .max_by_key(|k| k.generation())
     else {
+        // With --key given, asking for --key again would not help.
+        let (place, fix) = if args.key.is_some() {
+            (
+                " or in the key file given with --key",
+                "pass the key file that holds it",
+            )
+        } else {
+            (
+                "",
+                "pass the key file with --key FILE (or - for standard input)",
+            )
+        };
         if used.is_empty() {
             bail!(
-                "no key for key name '{name}' is held here, so {path} cannot be encrypted; pass the \
-                 key file with --key FILE (or - for standard input), or unlock"
+                "no key for key name '{name}' is held here{place}, so {path} cannot be encrypted; \
+                 {fix}, or unlock"
             );
         }
         let ids: Vec<String> = used.iter().map(ToString::to_string).collect();
         bail!(
-            "no key held here for key name '{name}' is the one this repository's files use (key id {}), \
-             so {path} cannot be encrypted; pass the key file with --key FILE (or - for standard \
-             input), or unlock",
+            "no key held here{place} for key name '{name}' is the one this repository's files use \
+             (key id {}), so {path} cannot be encrypted; {fix}, or unlock",
             ids.join(", ")
         );
     };

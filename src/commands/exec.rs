@@ -41,7 +41,12 @@ pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
             std::fs::read(path.in_tree(repo.top()))
                 .with_context(|| format!("cannot read {path}"))?,
         );
-        let plaintext = Zeroizing::new(open(&data, &keyring, &path.to_string())?);
+        let plaintext = Zeroizing::new(open(
+            &data,
+            &keyring,
+            &path.to_string(),
+            args.key.is_some(),
+        )?);
         let text = dotenv::decode(&plaintext).map_err(|e| {
             anyhow::anyhow!(
                 "{path} is not UTF-8 text (line {}); python-dotenv cannot read it either",

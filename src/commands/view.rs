@@ -127,7 +127,7 @@ fn in_repository(repo: &Repo, args: &ViewArgs, keyring: &Keyring) -> Result<Vec<
             None => std::fs::read(path.in_tree(repo.top()))
                 .with_context(|| format!("cannot read {path}"))?,
         };
-        texts.push(open(&data, keyring, &path.to_string())?);
+        texts.push(open(&data, keyring, &path.to_string(), args.key.is_some())?);
     }
     Ok(texts)
 }
@@ -140,14 +140,15 @@ fn outside(args: &ViewArgs, keyring: &Keyring) -> Result<Vec<Vec<u8>>> {
         if !matches!(Header::parse(&data), Ok(Some(_))) {
             bail!("{shown} is not a git-secret encrypted file");
         }
-        texts.push(open(&data, keyring, &shown)?);
+        texts.push(open(&data, keyring, &shown, args.key.is_some())?);
     }
     Ok(texts)
 }
 
 /// The plaintext of one file: decrypted, or as it is when it holds plaintext
-/// already (an unlocked work tree).
-pub fn open(data: &[u8], keyring: &Keyring, shown: &str) -> Result<Vec<u8>> {
+/// already (an unlocked work tree). `key_given`: the keyring holds a key file
+/// given with `--key` (so a refusal does not ask for one).
+pub fn open(data: &[u8], keyring: &Keyring, shown: &str, key_given: bool) -> Result<Vec<u8>> {
     if gitcrypt::is_blob(data) {
         if keyring.git_crypt().is_empty() {
             bail!(
@@ -161,6 +162,10 @@ pub fn open(data: &[u8], keyring: &Keyring, shown: &str) -> Result<Vec<u8>> {
     match format::decrypt_bytes(data, |id| keyring.find(id).map(Key::subkeys)) {
         Ok(Some(plaintext)) => Ok(plaintext),
         Ok(None) => Ok(data.to_vec()),
+        Err(FormatError::UnknownKey(id)) if key_given => bail!(
+            "the key file given with --key does not open {shown} (key id {id}), and no key held \
+             here does; pass the key file that holds key id {id}, or unlock"
+        ),
         Err(FormatError::UnknownKey(id)) => bail!(
             "no key held here opens {shown} (key id {id}); pass the key file with --key FILE \
              (or - for standard input), or unlock"

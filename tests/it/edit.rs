@@ -229,13 +229,21 @@ fn edit_refuses_a_key_that_does_not_open_the_file_before_the_editor_starts() {
     let script = editor(&sandbox, "mark.sh", &format!("touch {}", marker.display()));
     let before = s.clone.snapshot();
     let id = key_id(&s.origin);
-    let refusal = format!(
+    let given = format!(
+        "git-secret: error: the key file given with --key does not open secrets/a.env \
+         (key id {id}), and no key held here does; pass the key file that holds key id {id}, \
+         or unlock\n"
+    );
+    let none = format!(
         "git-secret: error: no key held here opens secrets/a.env (key id {id}); \
          pass the key file with --key FILE (or - for standard input), or unlock\n"
     );
-    for args in [
-        &["--key", wrong.to_str().unwrap(), "secrets/a.env"][..],
-        &["secrets/a.env"][..],
+    for (args, refusal) in [
+        (
+            &["--key", wrong.to_str().unwrap(), "secrets/a.env"][..],
+            given,
+        ),
+        (&["secrets/a.env"][..], none),
     ] {
         let out = edit(&s.clone, &script, args).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -254,9 +262,9 @@ fn edit_refuses_a_key_that_does_not_open_the_file_before_the_editor_starts() {
     assert_eq!(
         stderr(&out),
         format!(
-            "git-secret: error: no key held here for key name 'default' is the one this repository's \
-             files use (key id {id}), so secrets/new.env cannot be encrypted; pass the key file with \
-             --key FILE (or - for standard input), or unlock\n"
+            "git-secret: error: no key held here or in the key file given with --key for key name \
+             'default' is the one this repository's files use (key id {id}), so secrets/new.env \
+             cannot be encrypted; pass the key file that holds it, or unlock\n"
         )
     );
     assert!(
@@ -281,8 +289,9 @@ fn edit_refuses_a_key_that_does_not_open_the_file_before_the_editor_starts() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "git-secret: error: no key for key name 'prod' is held here, so prod/db.env cannot be \
-         encrypted; pass the key file with --key FILE (or - for standard input), or unlock\n"
+        "git-secret: error: no key for key name 'prod' is held here or in the key file given \
+         with --key, so prod/db.env cannot be encrypted; pass the key file that holds it, or \
+         unlock\n"
     );
     assert!(!marker.exists(), "the editor must not start");
     assert!(

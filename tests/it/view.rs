@@ -222,3 +222,53 @@ fn view_refuses_a_path_outside_the_work_tree() {
         "a refused view changed something"
     );
 }
+
+/// A key file given with `--key` that does not open the file: the message
+/// says so, instead of asking for `--key` (which was given); view and exec
+/// alike (edit: `edit::edit_refuses_a_key_that_does_not_open_the_file_…`),
+/// nothing printed, run or changed.
+#[test]
+fn a_key_file_that_does_not_open_the_file_is_named_as_such() {
+    let sandbox = Sandbox::new();
+    let repo = alice(&sandbox);
+    let id = repo
+        .secret_ok(&["keys"])
+        .split_whitespace()
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    let other = sandbox.repo_with_secrets("other", &[("secrets/o.env", b"O=1\n")]);
+    let wrong = sandbox.path().join("other.key");
+    other.secret_ok(&["export-key", wrong.to_str().unwrap()]);
+    let clone = sandbox.clone_repo(&repo, "locked");
+    let before = clone.snapshot();
+    let wrong = wrong.to_str().unwrap();
+    for args in [
+        &["view", "--key", wrong, "secrets/a.env"][..],
+        &[
+            "exec",
+            "--key",
+            wrong,
+            "--env",
+            "secrets/a.env",
+            "--",
+            "touch",
+            "ran",
+        ],
+    ] {
+        let out = clone.secret(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "git-secret: error: the key file given with --key does not open secrets/a.env \
+                 (key id {id}), and no key held here does; pass the key file that holds key id \
+                 {id}, or unlock\n"
+            ),
+            "{args:?}"
+        );
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+    assert!(!clone.exists("ran"), "nothing ran");
+    assert!(before == clone.snapshot(), "the clone changed");
+}
