@@ -276,8 +276,9 @@ fn changed_while_encrypting() -> io::Error {
     )
 }
 
-/// Encrypts a plaintext already in memory (what `encrypt` does for small files).
-fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> io::Result<()> {
+/// Encrypts a plaintext already in memory (what `encrypt` does for small
+/// files): the same bytes as [`encrypt`], without copying it first.
+pub fn encrypt_in_memory(keys: &Subkeys, plaintext: &[u8], out: &mut dyn Write) -> io::Result<()> {
     let mut hasher = keys.nonce_hasher();
     hasher.update(plaintext);
     let mut rest = plaintext;

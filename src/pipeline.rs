@@ -88,8 +88,11 @@ impl PageBuf {
 
 impl Drop for PageBuf {
     fn drop(&mut self) {
-        // Every byte ever handed out by `room` lies within `raw[..len]`.
-        self.raw.as_mut_slice().zeroize();
+        // Every byte ever handed out by `room` lies within `raw[start..]`;
+        // the alignment padding before it only ever held zeros (zeroize
+        // writes byte by byte, and the padding is up to a page).
+        let start = self.start.min(self.raw.len());
+        self.raw[start..].zeroize();
     }
 }
 

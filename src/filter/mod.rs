@@ -19,6 +19,16 @@ use crate::report::Reporter;
 use anyhow::{bail, Result};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+/// What clean knows of its input besides reading it.
+enum Source<'a> {
+    /// Only what reading it gives.
+    Read,
+    /// Its nonce and length, hashed while it was spooled.
+    Hashed([u8; crate::crypto::NONCE_LEN], u64),
+    /// The whole content, in memory (the same bytes the input reads).
+    Memory(&'a [u8]),
+}
+
 /// The filter git runs for one driver: the keyring it decrypts with (smudge
 /// and textconv pick a key by the id in the blob header) and the key name it
 /// encrypts with, whose newest generation is the current key when it is
@@ -78,7 +88,7 @@ impl Filter {
         input: &mut R,
         out: &mut dyn Write,
     ) -> Result<()> {
-        self.clean_hashed(path, input, out, None)
+        self.clean_hashed(path, input, out, Source::Read)
     }
 
     /// The hasher clean's nonce needs for `path`, to run while the content
@@ -99,8 +109,17 @@ impl Filter {
         spool: &mut spool::Spool,
         out: &mut dyn Write,
     ) -> Result<()> {
-        let hashed = spool.take_hash();
-        self.clean_hashed(path, spool, out, hashed)
+        // Content in memory (most secrets) is sealed where it lies, not
+        // copied out of the spool first.
+        if let Some(content) = spool.take_in_memory() {
+            let mut input = io::Cursor::new(&content[..]);
+            return self.clean_hashed(path, &mut input, out, Source::Memory(&content));
+        }
+        let source = match spool.take_hash() {
+            Some((nonce, len)) => Source::Hashed(nonce, len),
+            None => Source::Read,
+        };
+        self.clean_hashed(path, spool, out, source)
     }
 
     fn clean_hashed<R: Read + Seek + Send + ?Sized>(
@@ -108,7 +127,7 @@ impl Filter {
         path: &GitPath,
         input: &mut R,
         out: &mut dyn Write,
-        hashed: Option<([u8; crate::crypto::NONCE_LEN], u64)>,
+        source: Source<'_>,
     ) -> Result<()> {
         if recipients::is_own_file(path.as_bytes()) {
             io::copy(input, out)?;
@@ -179,11 +198,12 @@ impl Filter {
             out.write_all(&stored)?;
             return Ok(());
         }
-        match hashed {
+        match source {
             // The hash covers the whole content, so only from its start.
-            Some((nonce, len)) if input.stream_position()? == 0 => {
+            Source::Hashed(nonce, len) if input.stream_position()? == 0 => {
                 format::encrypt_hashed(current.subkeys(), nonce, len, input, out)?
             }
+            Source::Memory(content) => format::encrypt_in_memory(current.subkeys(), content, out)?,
             _ => format::encrypt(current.subkeys(), input, out)?,
         }
         Ok(())

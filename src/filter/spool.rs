@@ -11,6 +11,7 @@
 use crate::crypto::{NonceHasher, NONCE_LEN};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use zeroize::{Zeroize, Zeroizing};
 
 /// Bytes kept in memory before spilling to disk.
 pub const MEMORY_LIMIT: usize = 8 << 20;
@@ -26,9 +27,27 @@ pub struct Spool {
     hasher: Option<NonceHasher>,
 }
 
+impl Drop for Spool {
+    /// The head holds plaintext during a clean.
+    fn drop(&mut self) {
+        self.head.zeroize();
+    }
+}
+
 impl Spool {
     pub fn new() -> Spool {
         Spool::default()
+    }
+
+    /// The whole content, when it never spilled to disk: taken out of the
+    /// spool (which is left empty), to be read in place rather than copied.
+    pub fn take_in_memory(&mut self) -> Option<Zeroizing<Vec<u8>>> {
+        if self.tail.is_some() {
+            return None;
+        }
+        self.len = 0;
+        self.pos = 0;
+        Some(Zeroizing::new(std::mem::take(&mut self.head)))
     }
 
     /// Reads `input` to its end into a new spool, positioned at the start.
@@ -224,5 +243,19 @@ mod tests {
         let mut back = String::new();
         spool.read_to_string(&mut back).unwrap();
         assert_eq!(back, "abc");
+    }
+
+    #[test]
+    fn content_in_memory_is_taken_out_whole_and_spilled_content_is_not() {
+        let mut spool = Spool::from_reader(&mut &b"abc"[..]).unwrap();
+        spool.read_exact(&mut [0u8; 2]).unwrap();
+        assert_eq!(spool.take_in_memory().unwrap().as_slice(), b"abc");
+        assert_eq!((spool.len(), spool.read(&mut [0u8; 4]).unwrap()), (0, 0));
+        let big = vec![7u8; MEMORY_LIMIT + 1];
+        let mut spool = Spool::from_reader(&mut &big[..]).unwrap();
+        assert!(spool.take_in_memory().is_none());
+        let mut back = Vec::new();
+        spool.read_to_end(&mut back).unwrap();
+        assert!(back == big, "a spilled spool keeps its content");
     }
 }
