@@ -305,7 +305,8 @@ pub struct ViewArgs {
     Exit status: CMD's; 127 when CMD is not found, 126 when it cannot be run."
 )]
 pub struct ExecArgs {
-    /// A marked dotenv file (repeatable; later files see the variables of earlier ones)
+    /// A marked dotenv file (repeatable; later files see the variables of earlier ones);
+    /// outside a repository, with --key, a git-secret encrypted file
     #[arg(long = "env", value_name = "PATH", required = true)]
     pub env: Vec<std::ffi::OsString>,
     /// Let the files' values replace variables already set in the environment

@@ -10,10 +10,13 @@ use super::view::{keys_without_unlocking, open, tree_paths};
 use crate::attrs::{key_names, AttrSource};
 use crate::cli::ExecArgs;
 use crate::dotenv::{self, Environment};
+use crate::format::Header;
 use crate::path::GitPath;
+use crate::repo::Repo;
 use crate::session::Session;
 use anyhow::{bail, Context, Result};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, ExitCode};
 use zeroize::Zeroizing;
 
@@ -24,29 +27,16 @@ const NOT_EXECUTABLE: u8 = 126;
 
 pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
     let keyring = keys_without_unlocking(session, args.key.as_deref())?;
-    let repo = session.repo()?;
-    let paths = tree_paths(repo, &args.env)?;
-    let refs: Vec<&GitPath> = paths.iter().collect();
-    let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
+    let files = match session.repo() {
+        Ok(repo) => marked_files(repo, args)?,
+        // A deploy artifact or a CI job: ciphertext files and a key, no repository.
+        Err(_) if args.key.is_some() => files_outside(args)?,
+        Err(e) => return Err(e),
+    };
     // Every file is opened before any is parsed: a refusal runs nothing.
-    let mut texts = Vec::with_capacity(paths.len());
-    for (path, name) in paths.iter().zip(names) {
-        if name.is_none() {
-            bail!(
-                "{path} is not marked for encryption in .gitattributes; \
-                 exec reads only marked files"
-            );
-        }
-        let data = Zeroizing::new(
-            std::fs::read(path.in_tree(repo.top()))
-                .with_context(|| format!("cannot read {path}"))?,
-        );
-        let plaintext = Zeroizing::new(open(
-            &data,
-            &keyring,
-            &path.to_string(),
-            args.key.is_some(),
-        )?);
+    let mut texts = Vec::with_capacity(files.len());
+    for (path, data) in &files {
+        let plaintext = Zeroizing::new(open(data, &keyring, path, args.key.is_some())?);
         let text = dotenv::decode(&plaintext).map_err(|e| {
             anyhow::anyhow!(
                 "{path} is not UTF-8 text (line {}); python-dotenv cannot read it either",
@@ -55,6 +45,7 @@ pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
         })?;
         texts.push(text);
     }
+    let paths: Vec<&String> = files.iter().map(|(path, _)| path).collect();
     let mut env = Environment::new(std::env::vars_os());
     for (path, text) in paths.iter().zip(&texts) {
         let bindings = Zeroizing::new(dotenv::parse(text));
@@ -89,6 +80,42 @@ pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
         .reporter()
         .fail(format_args!("cannot run {}: {why}", shown(args)));
     Ok(ExitCode::from(status))
+}
+
+/// The `--env` files of a repository (each must be marked), as shown in
+/// messages, with what the work tree holds.
+fn marked_files(repo: &Repo, args: &ExecArgs) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
+    let paths = tree_paths(repo, &args.env)?;
+    let refs: Vec<&GitPath> = paths.iter().collect();
+    let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
+    let mut files = Vec::with_capacity(paths.len());
+    for (path, name) in paths.iter().zip(names) {
+        if name.is_none() {
+            bail!(
+                "{path} is not marked for encryption in .gitattributes; \
+                 exec reads only marked files"
+            );
+        }
+        let data = std::fs::read(path.in_tree(repo.top()))
+            .with_context(|| format!("cannot read {path}"))?;
+        files.push((path.to_string(), Zeroizing::new(data)));
+    }
+    Ok(files)
+}
+
+/// The `--env` files outside any repository, as `view` reads them there:
+/// git-secret ciphertext only (nothing marks a plaintext file as secret).
+fn files_outside(args: &ExecArgs) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
+    let mut files = Vec::with_capacity(args.env.len());
+    for path in &args.env {
+        let shown = Path::new(path).display().to_string();
+        let data = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+        if !matches!(Header::parse(&data), Ok(Some(_))) {
+            bail!("{shown} is not a git-secret encrypted file");
+        }
+        files.push((shown, Zeroizing::new(data)));
+    }
+    Ok(files)
 }
 
 fn shown(args: &ExecArgs) -> String {

@@ -644,3 +644,76 @@ for ov in (0, 1):
             .join("\n")
     );
 }
+
+/// Outside any repository (a deploy artifact, a CI job with the encrypted
+/// file and a key), `--key` opens git-secret ciphertext as `view` does; a
+/// plaintext file is refused there (nothing says it is meant to be secret),
+/// and without `--key` exec says it needs a repository or a key.
+#[test]
+fn exec_outside_a_repository_reads_ciphertext_with_a_key_file() {
+    let sandbox = Sandbox::new();
+    let (clone, key) = deploy(&sandbox, &[("secrets/app.env", "API_TOKEN=t0k3n\n")]);
+    let outside = sandbox.path().join("artifact");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::copy(clone.join("secrets/app.env"), outside.join("app.env.enc")).unwrap();
+    std::fs::write(outside.join("plain.env"), "API_TOKEN=plain\n").unwrap();
+    let key = key.to_str().unwrap();
+    let out = exec(
+        &sandbox,
+        &outside,
+        &[
+            "exec",
+            "--key",
+            key,
+            "--env",
+            "app.env.enc",
+            "--",
+            "env",
+            "-0",
+        ],
+    );
+    assert_success(&out, "exec outside a repository");
+    assert_eq!(
+        parse_env0(&out.stdout).get("API_TOKEN").map(String::as_str),
+        Some("t0k3n")
+    );
+    let before: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let refused = |args: &[&str], message: &str| {
+        let out = exec(&sandbox, &outside, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&out), message, "{args:?}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+    };
+    refused(
+        &[
+            "exec",
+            "--key",
+            key,
+            "--env",
+            "plain.env",
+            "--",
+            "touch",
+            "ran",
+        ],
+        "git-secret: error: plain.env is not a git-secret encrypted file\n",
+    );
+    let out = exec(
+        &sandbox,
+        &outside,
+        &["exec", "--env", "app.env.enc", "--", "touch", "ran"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("git-secret: error: not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
+    let after: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after, "nothing ran, nothing written");
+}
