@@ -30,6 +30,7 @@ use crate::report::write_causes;
 use std::error::Error as StdError;
 use std::fmt;
 use std::io::{self, Read, Seek, Write};
+use zeroize::Zeroizing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -340,7 +341,10 @@ struct Response<'a, W: Write> {
     started: bool,
     /// One packet being filled: 4 bytes of room for the header, then the
     /// payload, so a full packet goes out in one write (see `write_framed`).
-    buf: Vec<u8>,
+    /// One buffer for the whole session (empty between responses): no
+    /// allocation per file, and the plaintext a smudge passes through it is
+    /// overwritten by the next response, then wiped when the session ends.
+    buf: &'a mut Vec<u8>,
 }
 
 /// The header room at the start of [`Response::buf`].
@@ -382,7 +386,7 @@ impl<W: Write> Response<'_, W> {
 
     fn emit(&mut self) -> io::Result<()> {
         if self.buf.len() > FRAME {
-            self.writer.write_framed(&mut self.buf)?;
+            self.writer.write_framed(self.buf)?;
         }
         self.buf.clear();
         Ok(())
@@ -434,13 +438,15 @@ pub fn serve_hashing<R: Read, W: Write>(
     let mut reader = Reader::new(input);
     let mut writer = Writer::new(output);
     handshake(&mut reader, &mut writer).map_err(Error::Handshake)?;
+    let mut buf = Zeroizing::new(Vec::new());
     while let Some((request, mut content)) =
         read_request(&mut reader, prepare).map_err(Error::Request)?
     {
+        buf.clear();
         let mut response = Response {
             writer: &mut writer,
             started: false,
-            buf: Vec::new(),
+            buf: &mut buf,
         };
         let result = handler(&request, &mut content, &mut response);
         if let Err(e) = &result {
