@@ -74,8 +74,8 @@ pub struct Subkeys {
     /// `zeroize` feature), hence skipped here.
     #[zeroize(skip)]
     nonce_mac: Hmac<Sha256>,
-    #[zeroize(skip)]
     /// HKDF-Expand with the encryption key: file keys, the recipients MAC key.
+    #[zeroize(skip)]
     file_kdf: Hkdf<Sha256>,
 }
 

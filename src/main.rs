@@ -10,14 +10,5 @@ fn main() -> ExitCode {
     }
     let cli = git_secret::cli::Cli::parse();
     let reporter = Reporter;
-    match git_secret::commands::run(cli, Session::new(reporter)) {
-        Ok(code) => code,
-        Err(e) if git_secret::report::is_closed_stdout(&e) => {
-            ExitCode::from(git_secret::report::CLOSED_STDOUT)
-        }
-        Err(e) => {
-            reporter.error(&e);
-            ExitCode::FAILURE
-        }
-    }
+    reporter.exit_code(git_secret::commands::run(cli, Session::new(reporter)))
 }

@@ -72,7 +72,7 @@ pub fn key_store_in(common_dir: &Path) -> KeyStore {
 }
 
 /// The common git dir of the repository around the current directory,
-/// found without running git where that is certain (see [`Repo::here`]).
+/// found without running git where that is certain (see [`Repo::discover_here`]).
 pub fn common_dir_here() -> Option<PathBuf> {
     let (_, common_dir) = git_dirs_here()?;
     Some(common_dir)

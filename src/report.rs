@@ -46,6 +46,20 @@ impl Reporter {
         eprintln!("git-secret: error: {message}");
         ExitCode::FAILURE
     }
+
+    /// How a binary exits with a command's result: the command's own code;
+    /// 141, quietly, when standard output was closed (as git under a shell);
+    /// else the error, and 1.
+    pub fn exit_code(&self, result: anyhow::Result<ExitCode>) -> ExitCode {
+        match result {
+            Ok(code) => code,
+            Err(e) if is_closed_stdout(&e) => ExitCode::from(CLOSED_STDOUT),
+            Err(e) => {
+                self.error(&e);
+                ExitCode::FAILURE
+            }
+        }
+    }
 }
 
 /// "a, b and 3 more" — keeps messages about many files readable.

@@ -6,17 +6,15 @@
 //! order given; the plaintext is never written anywhere. CMD then replaces
 //! this process, so its exit status and signals are its own.
 
-use super::view::{keys_without_unlocking, open, tree_paths};
+use super::view::{ciphertext_outside, keys_without_unlocking, open, tree_paths};
 use crate::attrs::{key_names, AttrSource};
 use crate::cli::ExecArgs;
 use crate::dotenv::{self, Environment};
-use crate::format::Header;
 use crate::path::GitPath;
 use crate::repo::Repo;
 use crate::session::Session;
 use anyhow::{bail, Context, Result};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::{Command, ExitCode};
 use zeroize::Zeroizing;
 
@@ -28,7 +26,7 @@ const NOT_EXECUTABLE: u8 = 126;
 pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
     let keyring = keys_without_unlocking(session, args.key.as_deref())?;
     let files = match session.repo() {
-        Ok(repo) => marked_files(repo, args)?,
+        Ok(repo) => files_in_repo(repo, args)?,
         // A deploy artifact or a CI job: ciphertext files and a key, no repository.
         Err(_) if args.key.is_some() => files_outside(args)?,
         Err(e) => return Err(e),
@@ -84,7 +82,7 @@ pub fn run(session: &Session, args: &ExecArgs) -> Result<ExitCode> {
 
 /// The `--env` files of a repository (each must be marked), as shown in
 /// messages, with what the work tree holds.
-fn marked_files(repo: &Repo, args: &ExecArgs) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
+fn files_in_repo(repo: &Repo, args: &ExecArgs) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
     let paths = tree_paths(repo, &args.env)?;
     let refs: Vec<&GitPath> = paths.iter().collect();
     let names = key_names(repo, &refs, &AttrSource::WorkTree)?;
@@ -103,16 +101,11 @@ fn marked_files(repo: &Repo, args: &ExecArgs) -> Result<Vec<(String, Zeroizing<V
     Ok(files)
 }
 
-/// The `--env` files outside any repository, as `view` reads them there:
-/// git-secret ciphertext only (nothing marks a plaintext file as secret).
+/// The `--env` files outside any repository, read as `view` reads them there.
 fn files_outside(args: &ExecArgs) -> Result<Vec<(String, Zeroizing<Vec<u8>>)>> {
     let mut files = Vec::with_capacity(args.env.len());
     for path in &args.env {
-        let shown = Path::new(path).display().to_string();
-        let data = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
-        if !matches!(Header::parse(&data), Ok(Some(_))) {
-            bail!("{shown} is not a git-secret encrypted file");
-        }
+        let (shown, data) = ciphertext_outside(path)?;
         files.push((shown, Zeroizing::new(data)));
     }
     Ok(files)

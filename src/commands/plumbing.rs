@@ -101,16 +101,7 @@ pub fn filter_process_main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match serve(DEFAULT_NAME, reporter) {
-        Ok(code) => code,
-        Err(e) if crate::report::is_closed_stdout(&e) => {
-            ExitCode::from(crate::report::CLOSED_STDOUT)
-        }
-        Err(e) => {
-            reporter.error(&e);
-            ExitCode::FAILURE
-        }
-    }
+    reporter.exit_code(serve(DEFAULT_NAME, reporter))
 }
 
 /// Serves git's filter protocol for key `name` until git closes the pipe.

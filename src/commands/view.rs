@@ -17,6 +17,7 @@ use crate::path::{self, GitPath, NotInTree};
 use crate::repo::Repo;
 use crate::session::Session;
 use anyhow::{anyhow, bail, Context, Result};
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -135,14 +136,22 @@ fn in_repository(repo: &Repo, args: &ViewArgs, keyring: &Keyring) -> Result<Vec<
 fn outside(args: &ViewArgs, keyring: &Keyring) -> Result<Vec<Vec<u8>>> {
     let mut texts = Vec::new();
     for path in &args.paths {
-        let shown = Path::new(path).display().to_string();
-        let data = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
-        if !matches!(Header::parse(&data), Ok(Some(_))) {
-            bail!("{shown} is not a git-secret encrypted file");
-        }
+        let (shown, data) = ciphertext_outside(path)?;
         texts.push(open(&data, keyring, &shown, args.key.is_some())?);
     }
     Ok(texts)
+}
+
+/// A file named outside any repository (view, exec): git-secret ciphertext
+/// only, since nothing there marks a plaintext file as secret. Returns the
+/// path as messages show it, and the file's bytes.
+pub fn ciphertext_outside(path: &OsStr) -> Result<(String, Vec<u8>)> {
+    let shown = Path::new(path).display().to_string();
+    let data = std::fs::read(path).with_context(|| format!("cannot read {shown}"))?;
+    if !matches!(Header::parse(&data), Ok(Some(_))) {
+        bail!("{shown} is not a git-secret encrypted file");
+    }
+    Ok((shown, data))
 }
 
 /// The plaintext of one file: decrypted, or as it is when it holds plaintext
